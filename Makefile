@@ -1,0 +1,50 @@
+# The two set-up commands (see README):
+#   make run    install what the server needs into .venv and start it with settings.toml
+#   make test   install the test tools too (and Chromium where we are root), then run every test
+# Both are idempotent; re-running only redoes what changed.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint system-deps clean
+
+run: $(VENV)/.installed node_modules/.installed
+	$(BIN)/dashboard run
+
+test: $(VENV)/.installed node_modules/.installed system-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# The socket.io browser client comes from npm (pinned by package-lock.json), never copied in.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(VENV)/.installed: pyproject.toml setup.py node_modules/.installed
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	touch $@
+
+# Browser tests need Debian's chromium; scale-out tests need redis-server. Installed when we
+# can (root with apt-get); otherwise those tests skip locally with the reason (never under CI).
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "note:$$missing not installed and not root: those tests will be skipped"; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) node_modules build *.egg-info

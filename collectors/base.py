@@ -1,0 +1,128 @@
+"""The collector contract: what every collector, built-in or plugin, implements.
+
+A collector declares its series, validates its options once in ``setup()``, and returns one
+reading per ``collect()`` call. The dashboard runs ``collect()`` in a native worker thread
+with a timeout, so a collector may block (read files, call psutil, talk to a socket).
+"""
+
+from __future__ import annotations
+
+import abc
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+SERIES_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One time series a collector produces: a dotted stable name, an explicit unit, a label."""
+
+    name: str
+    unit: str
+    label: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "unit": self.unit, "label": self.label or self.name}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sample:
+    """One reading: values by series name, optional table rows, optional timestamp.
+
+    ``ts`` defaults to the moment the dashboard received the reading. ``rows`` is for tabular
+    collectors (such as processes): a list of flat dicts of JSON-able scalars.
+    """
+
+    values: Mapping[str, float | int | None] = field(default_factory=dict)
+    rows: Sequence[Mapping[str, Any]] | None = None
+    ts: float | None = None
+
+
+class Collector(abc.ABC):
+    """Base class for collectors. Subclasses set ``name`` and implement ``describe``/``collect``.
+
+    Options: a subclass lists the options it accepts, with their defaults, in ``defaults``;
+    the base ``setup()`` rejects unknown keys (with a did-you-mean) and values whose type
+    differs from the default's, then stores the merged result in ``self.options``.
+    Override ``setup()`` to check values further; raise ``ValueError`` for bad ones.
+    """
+
+    name: ClassVar[str] = ""
+    interval: ClassVar[float] = 1.0
+    defaults: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(self) -> None:
+        self.options: dict[str, Any] = dict(self.defaults)
+
+    def setup(self, options: Mapping[str, Any]) -> None:
+        """Validate this collector's settings table (without ``enabled``/``interval``)."""
+        self.options = merge_options(self.defaults, options)
+
+    @abc.abstractmethod
+    def describe(self) -> list[Series]:
+        """The series this collector produces now (may grow when a device appears)."""
+
+    @abc.abstractmethod
+    def collect(self) -> Mapping[str, float | int | None] | Sample:
+        """Take one reading. Runs in a worker thread; may block, up to the collector's timeout."""
+
+    def parse_filter(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Validate and normalize a client's filter request; raise ``ValueError`` if bad.
+
+        Must be a pure function of ``request`` (it runs on the event loop).
+        """
+        raise ValueError(f"collector {self.name!r} takes no filter")
+
+    def apply_filter(
+        self, flt: Mapping[str, Any], values: Mapping[str, Any], rows: list[dict] | None
+    ) -> tuple[Mapping[str, Any], list[dict] | None]:
+        """Cut one sample down to what a client's normalized filter asks for."""
+        return values, rows
+
+
+def merge_options(defaults: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults overlaid with ``options``; unknown keys and mismatched types raise ValueError."""
+    merged = dict(defaults)
+    for key, value in options.items():
+        if key not in defaults:
+            raise ValueError(f"unknown option {key!r}{did_you_mean(key, defaults)}")
+        expected = type(defaults[key])
+        if not _type_matches(value, expected):
+            raise ValueError(
+                f"option {key!r} = {value!r}: expected {_type_name(expected)}, "
+                f"got {_type_name(type(value))}"
+            )
+        merged[key] = float(value) if expected is float else value
+    return merged
+
+
+def did_you_mean(word: str, choices: Sequence[str] | Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _type_matches(value: Any, expected: type) -> bool:
+    if isinstance(value, bool) or expected is bool:
+        return isinstance(value, bool) and expected is bool
+    if expected is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, expected)
+
+
+_TYPE_NAMES = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "a table",
+}
+
+
+def _type_name(tp: type) -> str:
+    return _TYPE_NAMES.get(tp, tp.__name__)

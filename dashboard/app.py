@@ -1,0 +1,69 @@
+"""The application factory: a Flask app with its Socket.IO server and runtime bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from collectors.base import Collector
+from collectors.builtin import BUILTIN
+from collectors.probe import Probe
+from dashboard import assets, web
+from dashboard.namespaces import CollectorNamespace
+from dashboard.origins import HostGuard, allowed_hosts, allowed_origins
+from dashboard.registry import load_collectors
+from dashboard.runtime import Runtime
+from dashboard.settings import Settings, parse_settings
+
+PING_INTERVAL = 10
+PING_TIMEOUT = 10
+
+
+def create_app(
+    settings: Settings | Mapping[str, Any] | None = None,
+    *,
+    probe: Probe | None = None,
+    clock: Callable[[], float] | None = None,
+    collectors: Iterable[type[Collector]] = BUILTIN,
+) -> Flask:
+    """Build the app. ``settings`` may be a Settings, a raw mapping (as in TOML), or None.
+
+    ``probe`` replaces the machine for built-in collectors; ``collectors`` the set of
+    collector classes (tests pass their own).
+
+    The scheduler is not started here: ``app.extensions["dashboard"].start()`` does that
+    (the ``run`` command does; tests usually tick runners by hand instead).
+    """
+    if not isinstance(settings, Settings):
+        settings = parse_settings(settings or {})
+    app = Flask(
+        __name__,
+        template_folder=str(assets.folder("templates")),
+        static_folder=str(assets.folder("static")),
+        static_url_path="/static",
+    )
+    server = settings.server
+    socketio = SocketIO(
+        app,
+        async_mode=server.async_mode,
+        cors_allowed_origins=allowed_origins(server),
+        max_http_buffer_size=server.max_message_bytes,
+        ping_interval=PING_INTERVAL,
+        ping_timeout=PING_TIMEOUT,
+        logger=False,
+        engineio_logger=False,
+    )
+    extra = {} if clock is None else {"clock": clock}
+    runtime = Runtime(
+        settings, socketio.server, load_collectors(settings, probe, collectors), **extra
+    )
+    runtime.auth.init_app(app)
+    app.extensions["dashboard"] = runtime
+    app.register_blueprint(web.bp)
+    for name in runtime.runners:
+        socketio.on_namespace(CollectorNamespace(runtime, name))
+    app.wsgi_app = HostGuard(app.wsgi_app, allowed_hosts(server))
+    return app

@@ -1,0 +1,102 @@
+"""The command line: ``dashboard run | check | collectors``.
+
+Settings are read with the standard library only, *before* anything imports threading or
+sockets, because eventlet and gevent must monkey-patch first. Exit codes: 0 ok, 2 bad usage,
+78 (EX_CONFIG) bad configuration, with a one-line reason and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dashboard.settings import Settings, SettingsError, load_settings, with_overrides
+
+EX_CONFIG = 78
+DEFAULT_CONFIG = Path("settings.toml")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except SettingsError as exc:
+        print(f"dashboard: configuration error: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    if args.command == "run":
+        _patch(settings.server.async_mode)
+        from dashboard.server import serve
+
+        return serve(settings)
+    return _offline(args.command, settings)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dashboard", description="Live operations dashboard.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="start the server")
+    run.add_argument("--host", help="address to bind (overrides [server] host)")
+    run.add_argument("--port", type=int, help="port to listen on (overrides [server] port)")
+    check = commands.add_parser("check", help="validate the configuration and collectors")
+    listing = commands.add_parser("collectors", help="list collectors and their series")
+    for sub in (run, check, listing):
+        sub.add_argument(
+            "--config",
+            type=Path,
+            metavar="PATH",
+            help="settings file (default: ./settings.toml if present)",
+        )
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = args.config
+    if path is None and DEFAULT_CONFIG.is_file():
+        path = DEFAULT_CONFIG
+    settings = load_settings(path)
+    if args.command == "run":
+        settings = with_overrides(settings, args.host, args.port)
+    return settings
+
+
+def _patch(async_mode: str) -> None:
+    """Monkey-patch for the chosen async mode; must run before threading is imported."""
+    if async_mode == "eventlet":
+        import warnings
+
+        # eventlet announces its maintenance-only status at import; RELIABILITY.md #6 covers it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import eventlet
+        eventlet.monkey_patch()
+    elif async_mode == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+
+
+def _offline(command: str, settings: Settings) -> int:
+    from dashboard import assets
+    from dashboard.registry import load_collectors
+
+    try:
+        loaded = load_collectors(settings)
+        assets.check()
+    except SettingsError as exc:
+        print(f"dashboard: configuration error: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    except assets.MissingAsset as exc:
+        print(f"dashboard: installation problem: {exc}", file=sys.stderr)
+        return 1
+    if command == "check":
+        enabled = sum(item.enabled for item in loaded)
+        print(f"{settings.source}: ok ({enabled} of {len(loaded)} collectors enabled)")
+        return 0
+    for item in loaded:
+        state = "enabled" if item.enabled else "disabled"
+        print(f"{item.collector.name}  every {item.interval:g} s  {state}")
+        for series in item.collector.describe():
+            print(f"    {series.name}  [{series.unit}]  {series.label}")
+    return 0

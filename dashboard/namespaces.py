@@ -1,0 +1,106 @@
+"""Socket.IO handlers: one class-based namespace per collector, thin by design.
+
+Each handler parses the payload with a pure function, tells the hub, and returns the ack.
+A bad request gets ``{"ok": false, "error": ...}`` and changes nothing; an unexpected
+exception gets ``{"ok": false, "error": "internal"}``. Nothing is sent before ``subscribe``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from flask import request
+from flask_socketio import Namespace
+
+from dashboard.requests import RequestError, as_object, kind, parse_subscribe
+
+if TYPE_CHECKING:
+    from dashboard.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class CollectorNamespace(Namespace):
+    """``/<collector>``: subscribe, filter and unsubscribe, each answered with an ack."""
+
+    def __init__(self, runtime: Runtime, name: str) -> None:
+        super().__init__("/" + name)
+        self.runtime, self.name = runtime, name
+
+    def on_connect(self, auth: Any = None) -> bool:
+        return self.runtime.auth.allow_socket(auth)
+
+    def on_disconnect(self, *_reason: Any) -> None:
+        self.runtime.hub.drop(self.name, request.sid)
+
+    def on_subscribe(self, *args: Any) -> dict[str, Any]:
+        return self._answer("subscribe", self._subscribe, args)
+
+    def on_filter(self, *args: Any) -> dict[str, Any]:
+        return self._answer("filter", self._filter, args)
+
+    def on_unsubscribe(self, *args: Any) -> dict[str, Any]:
+        return self._answer("unsubscribe", self._unsubscribe, args)
+
+    def _subscribe(self, data: Any) -> dict[str, Any]:
+        runner = self.runtime.runners[self.name]
+        history = self.runtime.history
+        sub = parse_subscribe(
+            data,
+            {s.name for s in runner.series},
+            history.window,
+            self.runtime.hub.host,
+            clock=self.runtime.clock,
+        )
+        self.runtime.hub.subscribe(self.name, request.sid, sub.series)
+        start = (
+            sub.since
+            if sub.since is not None
+            else (self.runtime.clock() - sub.history if sub.history > 0 else None)
+        )
+        backfill = {"ts": [], "values": {}}
+        if start is not None:
+            backfill = history.query(self.name, start, series=sub.series)
+        return {
+            "ok": True,
+            "collector": self.name,
+            "host": self.runtime.hub.host,
+            "interval": runner.interval,
+            "seq": self.runtime.hub.seq(self.name),
+            "series": [
+                s.as_dict() for s in runner.series if sub.series is None or s.name in sub.series
+            ],
+            "history": backfill,
+        }
+
+    def _filter(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            raise RequestError(f"expected an object, got {kind(data)}")
+        try:
+            normalized = self.runtime.runners[self.name].collector.parse_filter(data)
+        except ValueError as exc:
+            raise RequestError(str(exc)) from None
+        self.runtime.hub.set_filter(self.name, request.sid, normalized)
+        return {"ok": True, "filter": dict(normalized)}
+
+    def _unsubscribe(self, data: Any) -> dict[str, Any]:
+        as_object(data, ())
+        self.runtime.hub.unsubscribe(self.name, request.sid)
+        return {"ok": True}
+
+    def _answer(
+        self, event: str, handler: Callable[[Any], dict[str, Any]], args: tuple[Any, ...]
+    ) -> dict[str, Any]:
+        """The one error boundary every handler goes through."""
+        try:
+            if len(args) > 1:
+                raise RequestError(f"expected one payload argument, got {len(args)}")
+            return handler(args[0] if args else None)
+        except RequestError as exc:
+            log.warning("/%s %s from %s refused: %s", self.name, event, request.sid, exc)
+            return {"ok": False, "error": str(exc)}
+        except Exception:
+            log.exception("/%s %s from %s: internal error", self.name, event, request.sid)
+            return {"ok": False, "error": "internal"}

@@ -1,0 +1,103 @@
+"""Validation of what clients send: pure functions, no Flask, each unit-tested.
+
+Every function takes the raw decoded payload and returns a frozen, normalized request or
+raises ``RequestError`` with a message fit to send back to the client as it is.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MAX_SERIES_PER_REQUEST = 2_000
+
+
+class RequestError(ValueError):
+    """A client request outside the protocol; the message goes back in the ack."""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    series: tuple[str, ...] | None
+    history: float
+    since: float | None
+    host: str | None
+
+
+def parse_subscribe(
+    data: Any,
+    known: Collection[str],
+    max_history: float,
+    host: str,
+    clock: Callable[[], float] = time.time,
+) -> Subscription:
+    """Validate a ``subscribe`` payload against the collector's series and this host."""
+    data = as_object(data, {"series", "history", "since", "host"})
+    series = None
+    if "series" in data:
+        series = _series(data["series"], known)
+    history = _number(data, "history", 0.0)
+    if history < 0:
+        raise RequestError(f"history = {history:g}: expected seconds >= 0")
+    since = None
+    if "since" in data:
+        now = clock()
+        since = max(_number(data, "since", 0.0), now - max_history)
+        if since > now + 60:
+            raise RequestError("since is in the future: expected unix seconds of a past sample")
+    wanted_host = data.get("host")
+    if wanted_host is not None and wanted_host != host:
+        raise RequestError(f"host {short(wanted_host)} is not served here (this host: {host!r})")
+    return Subscription(series, min(history, max_history), since, wanted_host)
+
+
+def as_object(data: Any, allowed: Collection[str]) -> dict[str, Any]:
+    """The payload as a dict with only ``allowed`` keys (a missing payload is ``{}``)."""
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise RequestError(f"expected an object, got {kind(data)}")
+    for key in data:
+        if key not in allowed:
+            raise RequestError(f"unknown key {short(key)} (allowed: {', '.join(sorted(allowed))})")
+    return dict(data)
+
+
+def _series(value: Any, known: Collection[str]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise RequestError("series: expected a non-empty list of series names")
+    if len(value) > MAX_SERIES_PER_REQUEST:
+        raise RequestError(f"series: {len(value)} names; at most {MAX_SERIES_PER_REQUEST}")
+    for name in value:
+        if not isinstance(name, str) or name not in known:
+            raise RequestError(f"series: unknown series {short(name)}")
+    return tuple(sorted(set(value)))
+
+
+def _number(data: Mapping[str, Any], key: str, default: float) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise RequestError(f"{key}: expected a number of seconds, got {kind(value)}")
+    return float(value)
+
+
+def short(value: Any) -> str:
+    """A value quoted for an error message, cut so a 10 KB name never echoes back whole."""
+    text = repr(value)
+    return text if len(text) <= 48 else f"{text[:40]}... ({len(text)} chars)"
+
+
+def kind(value: Any) -> str:
+    names = {
+        type(None): "null",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }
+    return names.get(type(value), type(value).__name__)

@@ -1,0 +1,118 @@
+"""Turning whatever a collector returned into a validated, wire-safe reading.
+
+A collector is outside code: it may return ``None``, strings, NaN, a million series or a
+10 MB string. ``validate`` accepts only what the contract allows and says precisely what was
+wrong otherwise; values that are not finite become ``None`` so the wire never carries NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from collectors.base import Sample
+
+MAX_SERIES = 2_000
+MAX_ROWS = 5_000
+MAX_ROW_FIELDS = 32
+MAX_TEXT = 256
+
+
+class BadOutput(ValueError):
+    """A collector returned something outside the contract."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A validated reading: finite numbers or None, flat JSON-able rows."""
+
+    ts: float
+    values: dict[str, float | None]
+    rows: list[dict[str, Any]] | None
+
+
+def validate(result: Any, known: set[str], now: float) -> Reading:
+    """Check a ``collect()`` result against the collector's declared series."""
+    if isinstance(result, Sample):
+        values, rows, ts = result.values, result.rows, result.ts
+    elif isinstance(result, Mapping):
+        values, rows, ts = result, None, None
+    else:
+        raise BadOutput(f"collect() returned {_kind(result)}; expected a dict or a Sample")
+    return Reading(ts=_timestamp(ts, now), values=_values(values, known), rows=_rows(rows))
+
+
+def finite_or_none(value: Any) -> float | None:
+    """A number fit for JSON: NaN and infinities become None."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _timestamp(ts: Any, now: float) -> float:
+    if ts is None:
+        return now
+    value = finite_or_none(ts)
+    if value is None or abs(value - now) > 86_400:
+        raise BadOutput(f"Sample.ts = {ts!r}: expected unix seconds within a day of now")
+    return value
+
+
+def _values(values: Any, known: set[str]) -> dict[str, float | None]:
+    if not isinstance(values, Mapping):
+        raise BadOutput(f"values is {_kind(values)}; expected a dict of series name -> number")
+    if len(values) > MAX_SERIES:
+        raise BadOutput(f"{len(values)} series in one sample; at most {MAX_SERIES}")
+    clean = {}
+    for name, value in values.items():
+        if name not in known:
+            raise BadOutput(f"series {_short(name)} is not in describe()")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise BadOutput(f"series {name!r} = {_short(value)}: expected a number or None")
+        clean[name] = finite_or_none(value)
+    return clean
+
+
+def _rows(rows: Any) -> list[dict[str, Any]] | None:
+    if rows is None:
+        return None
+    if not isinstance(rows, (list, tuple)):
+        raise BadOutput(f"rows is {_kind(rows)}; expected a list of dicts")
+    if len(rows) > MAX_ROWS:
+        raise BadOutput(f"{len(rows)} rows in one sample; at most {MAX_ROWS}")
+    return [_row(row) for row in rows]
+
+
+def _row(row: Any) -> dict[str, Any]:
+    if not isinstance(row, Mapping) or len(row) > MAX_ROW_FIELDS:
+        raise BadOutput(f"row {_short(row)}: expected a dict of at most {MAX_ROW_FIELDS} fields")
+    clean: dict[str, Any] = {}
+    for key, value in row.items():
+        if not isinstance(key, str) or len(key) > 64:
+            raise BadOutput(f"row field {_short(key)}: expected a short string name")
+        clean[key] = _cell(key, value)
+    return clean
+
+
+def _cell(key: str, value: Any) -> Any:
+    if isinstance(value, str):
+        return value[:MAX_TEXT]
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return finite_or_none(value)
+    raise BadOutput(f"row field {key!r} = {_short(value)}: expected a string, number, bool or None")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} chars)"
+
+
+def _kind(value: Any) -> str:
+    return "None" if value is None else f"a {type(value).__name__}"

@@ -1,0 +1,47 @@
+"""The one place background work starts: an APScheduler job per enabled collector.
+
+Under eventlet/gevent the scheduler's threads are green (the process is monkey-patched);
+each job only waits on its collector's native worker thread, so the loop stays free.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from dashboard.runner import CollectorRunner
+
+# APScheduler logs every run at INFO; one line per second per collector buries real news.
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+class Scheduler:
+    """Runs each runner's ``tick`` on its interval; overlapping runs coalesce into one."""
+
+    def __init__(self, runners: Iterable[CollectorRunner]) -> None:
+        self.runners = list(runners)
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+        )
+        self.last_tick: float | None = None
+
+    def start(self) -> None:
+        now = datetime.now(UTC)
+        for runner in self.runners:
+            self._scheduler.add_job(
+                runner.tick,
+                "interval",
+                seconds=runner.interval,
+                id=runner.name,
+                name=runner.name,
+                next_run_time=now,
+            )
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)

@@ -1,0 +1,346 @@
+"""settings.toml: read once with tomllib, validated into frozen objects.
+
+Nothing below this module reads raw TOML. Every problem is a ``SettingsError`` whose message
+names the file, the table and key, the bad value and what was expected. This module imports
+only the standard library, so the command line can load settings before monkey-patching.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+ASYNC_MODES = ("eventlet", "gevent", "threading")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+MAX_INTERVAL = 86_400.0
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+class SettingsError(ValueError):
+    """A configuration problem; the message is one line, fit to print as it is."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    async_mode: str = "eventlet"
+    allowed_origins: tuple[str, ...] = ()
+    max_message_bytes: int = 65_536
+    log_level: str = "info"
+
+    @property
+    def is_loopback(self) -> bool:
+        return is_loopback(self.host)
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    path: Path = Path("history.sqlite3")
+    retention: float = 86_400.0
+
+
+@dataclass(frozen=True)
+class CollectorSettings:
+    """One ``[collectors.<name>]`` table: the common keys plus the collector's own options."""
+
+    enabled: bool = True
+    interval: float | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PluginSettings:
+    paths: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: str = "<defaults>"
+    server: ServerSettings = field(default_factory=ServerSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
+    collectors: Mapping[str, CollectorSettings] = field(default_factory=dict)
+    plugins: PluginSettings = field(default_factory=PluginSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
+
+    def collector(self, name: str) -> CollectorSettings:
+        return self.collectors.get(name, CollectorSettings())
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_settings(path: str | Path | None) -> Settings:
+    """Read and validate a settings file; ``None`` means all defaults."""
+    if path is None:
+        return parse_settings({})
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: no such settings file") from None
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read settings file: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+    return parse_settings(raw, source=str(path), base_dir=path.resolve().parent)
+
+
+def parse_settings(
+    raw: Mapping[str, Any], source: str = "<settings>", base_dir: Path | None = None
+) -> Settings:
+    """Validate a settings mapping (as tomllib returns it) into a ``Settings``."""
+    base_dir = base_dir or Path.cwd()
+    top = _Table(source, "", raw)
+    top.check_keys({"server", "auth", "history", "collectors", "plugins", "queue"})
+    settings = Settings(
+        source=source,
+        server=_server(top.table("server")),
+        auth=AuthSettings(token=top.table("auth").get("token", str, "")),
+        history=_history(top.table("history"), base_dir),
+        collectors=_collectors(top.table("collectors")),
+        plugins=_plugins(top.table("plugins"), base_dir),
+        queue=_queue(top.table("queue")),
+    )
+    check_security(settings)
+    return settings
+
+
+def with_overrides(settings: Settings, host: str | None, port: int | None) -> Settings:
+    """Command-line flags win over the file; the result is validated like the file."""
+    server = settings.server
+    if host is not None:
+        server = replace(server, host=_valid_host(_Table("--host", "", {}), "host", host))
+    if port is not None:
+        if not 1 <= port <= 65_535:
+            raise SettingsError(f"--port {port}: expected a port number from 1 to 65535")
+        server = replace(server, port=port)
+    settings = replace(settings, server=server)
+    check_security(settings)
+    return settings
+
+
+def check_security(settings: Settings) -> None:
+    """Refuse settings that would expose the dashboard without protection."""
+    server = settings.server
+    if server.is_loopback:
+        return
+    where = f"{settings.source} [server] host = {server.host!r}"
+    if not settings.auth.token:
+        raise SettingsError(
+            f"{where}: a non-loopback address needs [auth] token set (a long random string)"
+        )
+    if not server.allowed_origins:
+        raise SettingsError(
+            f"{where}: a non-loopback address needs [server] allowed_origins, the exact "
+            f'origins browsers use, e.g. ["http://dashboard.example:{server.port}"]'
+        )
+
+
+def parse_duration(text: str) -> float:
+    """'90s', '30m', '24h', '7d', '2w' -> seconds."""
+    match = _DURATION_RE.match(text)
+    if not match:
+        raise ValueError('expected a duration such as "90s", "30m", "24h" or "7d"')
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+class _Table:
+    """One TOML table being validated; remembers where it came from for error messages."""
+
+    def __init__(self, source: str, name: str, raw: Any) -> None:
+        if not isinstance(raw, Mapping):
+            raise SettingsError(f"{source} [{name}]: expected a table, got {_kind(raw)}")
+        self.source, self.name, self.raw = source, name, raw
+
+    def where(self, key: str) -> str:
+        place = f"{self.source} [{self.name}] {key}" if self.name else f"{self.source} {key}"
+        return place.rstrip()
+
+    def error(self, key: str, value: Any, expected: str) -> SettingsError:
+        return SettingsError(f"{self.where(key)} = {_show(value)}: expected {expected}")
+
+    def check_keys(self, known: set[str]) -> None:
+        for key in self.raw:
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                known_list = ", ".join(sorted(known))
+                raise SettingsError(f"{self.where(key)}: unknown key{hint} (known: {known_list})")
+
+    def table(self, key: str) -> _Table:
+        name = f"{self.name}.{key}" if self.name else key
+        return _Table(self.source, name, self.raw.get(key, {}))
+
+    def get(self, key: str, kind: type, default: Any) -> Any:
+        if key not in self.raw:
+            return default
+        value = self.raw[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
+            raise self.error(key, value, _KIND_NAMES[kind])
+        return value
+
+
+_KIND_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+}
+
+
+def _server(t: _Table) -> ServerSettings:
+    t.check_keys(
+        {"host", "port", "async_mode", "allowed_origins", "max_message_bytes", "log_level"}
+    )
+    d = ServerSettings()
+    port = t.get("port", int, d.port)
+    if not 1 <= port <= 65_535:
+        raise t.error("port", port, "a port number from 1 to 65535")
+    mode = t.get("async_mode", str, d.async_mode)
+    if mode not in ASYNC_MODES:
+        raise t.error("async_mode", mode, "one of " + ", ".join(map(repr, ASYNC_MODES)))
+    size = t.get("max_message_bytes", int, d.max_message_bytes)
+    if not 1024 <= size <= 16 * 1024 * 1024:
+        raise t.error("max_message_bytes", size, "a size from 1024 to 16777216 bytes")
+    level = t.get("log_level", str, d.log_level)
+    if level not in LOG_LEVELS:
+        raise t.error("log_level", level, "one of " + ", ".join(map(repr, LOG_LEVELS)))
+    return ServerSettings(
+        host=_valid_host(t, "host", t.get("host", str, d.host)),
+        port=port,
+        async_mode=mode,
+        allowed_origins=_origins(t),
+        max_message_bytes=size,
+        log_level=level,
+    )
+
+
+def _valid_host(t: _Table, key: str, host: str) -> str:
+    if host == "localhost":
+        return host
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise t.error(key, host, 'an IP address to bind, such as "127.0.0.1" or "::1"') from None
+    return host
+
+
+_ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
+
+
+def _origins(t: _Table) -> tuple[str, ...]:
+    origins = t.get("allowed_origins", list, [])
+    for origin in origins:
+        if origin == "*" or not isinstance(origin, str) or not _ORIGIN_RE.match(origin):
+            raise t.error(
+                "allowed_origins",
+                origin,
+                'exact origins such as "https://dash.example" (no wildcards, no path)',
+            )
+    return tuple(origins)
+
+
+def _history(t: _Table, base_dir: Path) -> HistorySettings:
+    t.check_keys({"path", "retention"})
+    d = HistorySettings()
+    path = Path(t.get("path", str, str(d.path)))
+    retention_text = t.get("retention", str, "24h")
+    try:
+        retention = parse_duration(retention_text)
+    except ValueError as exc:
+        raise t.error("retention", retention_text, str(exc).removeprefix("expected ")) from None
+    if retention <= 0:
+        raise t.error("retention", retention_text, "a duration above zero")
+    return HistorySettings(
+        path=path if path.is_absolute() else base_dir / path, retention=retention
+    )
+
+
+def _collectors(t: _Table) -> dict[str, CollectorSettings]:
+    result = {}
+    for name in t.raw:
+        sub = t.table(name)
+        if not re.match(r"^[a-z][a-z0-9_]{0,31}$", name):
+            raise SettingsError(
+                f"{sub.where('')}: bad collector name; expected lower-case "
+                "letters, digits and '_' (at most 32)"
+            )
+        options = {k: v for k, v in sub.raw.items() if k not in ("enabled", "interval")}
+        interval = sub.get("interval", float, None)
+        if interval is not None and not (0 < interval <= MAX_INTERVAL and math.isfinite(interval)):
+            raise sub.error("interval", interval, f"seconds above 0 and at most {MAX_INTERVAL:g}")
+        result[name] = CollectorSettings(
+            enabled=sub.get("enabled", bool, True), interval=interval, options=options
+        )
+    return result
+
+
+def _plugins(t: _Table, base_dir: Path) -> PluginSettings:
+    t.check_keys({"paths"})
+    paths = []
+    for entry in t.get("paths", list, []):
+        if not isinstance(entry, str):
+            raise t.error("paths", entry, "a list of folder paths (strings)")
+        path = Path(entry) if Path(entry).is_absolute() else base_dir / entry
+        if not path.is_dir():
+            raise t.error("paths", entry, "an existing folder of plugin modules")
+        paths.append(path)
+    return PluginSettings(paths=tuple(paths))
+
+
+def _queue(t: _Table) -> QueueSettings:
+    t.check_keys({"url"})
+    url = t.get("url", str, "")
+    if url and not re.match(r"^rediss?://", url):
+        raise t.error("url", _redact(url), 'a redis:// or rediss:// URL, or "" for none')
+    return QueueSettings(url=url)
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"//[^@/]*@", "//***@", url)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind(value: Any) -> str:
+    return {
+        dict: "a table",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+    }.get(type(value), type(value).__name__)

@@ -1,0 +1,128 @@
+"""HTTP: the page, health, the collector list, recent history, and the page's vendor JS."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+
+from dashboard import assets
+from dashboard.requests import RequestError
+
+if TYPE_CHECKING:
+    from dashboard.runtime import Runtime
+
+bp = Blueprint("web", __name__)
+PUBLIC_ENDPOINTS = {"web.login", "web.healthz", "static"}
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["dashboard"]
+
+
+@bp.before_app_request
+def require_login() -> Any:
+    if request.endpoint in PUBLIC_ENDPOINTS or runtime().auth.allow_request():
+        return None
+    if request.path.startswith("/api/") or request.accept_mimetypes.best != "text/html":
+        return jsonify(error="authentication required"), 401
+    return redirect(url_for("web.login"))
+
+
+@bp.after_app_request
+def security_headers(response: Response) -> Response:
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+@bp.get("/")
+def index() -> str:
+    rt = runtime()
+    return render_template(
+        "index.html", host=rt.hub.host, collectors=rt.describe(), auth_enabled=rt.auth.enabled
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    rt = runtime()
+    if not rt.auth.enabled:
+        return redirect(url_for("web.index"))
+    error = None
+    if request.method == "POST":
+        if rt.auth.too_many_attempts(request.remote_addr or "?"):
+            return render_template("login.html", error="Too many attempts; wait a minute."), 429
+        if rt.auth.login(request.form.get("token", "")):
+            return redirect(url_for("web.index"))
+        error = "Wrong token."
+    return render_template("login.html", error=error), 401 if error else 200
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("web.login"))
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    return jsonify(runtime().healthz())
+
+
+@bp.get("/api/collectors")
+def api_collectors() -> Any:
+    rt = runtime()
+    return jsonify(host=rt.hub.host, collectors=rt.describe())
+
+
+@bp.get("/api/history/<name>")
+def api_history(name: str) -> Any:
+    rt = runtime()
+    if name not in rt.runners:
+        return jsonify(error=f"unknown collector {name[:64]!r}"), 404
+    try:
+        seconds = _seconds(request.args.get("seconds", "300"), rt.history.window)
+    except RequestError as exc:
+        return jsonify(error=str(exc)), 400
+    data = rt.history.query(name, rt.clock() - seconds)
+    return jsonify(collector=name, host=rt.hub.host, seconds=seconds, **data)
+
+
+def _seconds(text: str, limit: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise RequestError(f"seconds={text[:32]!r}: expected a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise RequestError(f"seconds={text[:32]!r}: expected a number above 0")
+    return min(value, limit)
+
+
+@bp.get("/vendor/plotly.min.js")
+def plotly_js() -> Response:
+    return send_file(assets.plotly_js(), mimetype="text/javascript", max_age=86_400)
+
+
+@bp.get("/vendor/socket.io.min.js")
+def socketio_js() -> Response:
+    return send_file(assets.socketio_client(), mimetype="text/javascript", max_age=86_400)

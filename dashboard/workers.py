@@ -1,0 +1,69 @@
+"""Native worker threads for blocking work (collector calls), one rule for every async mode.
+
+Under eventlet or gevent the whole server shares one OS thread, so a psutil scan or a plugin
+that sleeps in C would stall every websocket. ``NativeWorkers.call`` runs the function in a
+real OS thread and only *waits* cooperatively, with a timeout. A call that times out keeps
+its thread until it returns by itself; callers make sure not to pile new calls onto it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class NativeWorkers:
+    """Runs blocking callables in native threads, waiting with the async mode's primitives."""
+
+    def __init__(self, async_mode: str) -> None:
+        self.async_mode = async_mode
+        self._call = {
+            "eventlet": _call_eventlet,
+            "gevent": _call_gevent,
+            "threading": _call_threading,
+        }[async_mode]
+
+    def call(self, fn: Callable[[], T], timeout: float) -> T:
+        """Return ``fn()`` run in a native thread; raise ``TimeoutError`` after ``timeout`` s."""
+        return self._call(fn, timeout)
+
+
+def _call_eventlet(fn: Callable[[], T], timeout: float) -> T:
+    import eventlet
+    from eventlet import tpool
+
+    with eventlet.Timeout(timeout, TimeoutError(f"timed out after {timeout:g} s")):
+        return tpool.execute(fn)
+
+
+def _call_gevent(fn: Callable[[], T], timeout: float) -> T:
+    import gevent
+
+    pool = gevent.get_hub().threadpool
+    if pool.maxsize < 64:
+        pool.maxsize = 64  # one thread per collector, with room for calls still hung
+    try:
+        return pool.spawn(fn).get(timeout=timeout)
+    except gevent.Timeout:
+        raise TimeoutError(f"timed out after {timeout:g} s") from None
+
+
+def _call_threading(fn: Callable[[], T], timeout: float) -> T:
+    future: Future[T] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # delivered to the waiting caller, never lost
+            future.set_exception(exc)
+
+    # A daemon thread per call: a hung plugin must never keep the process from exiting.
+    threading.Thread(target=work, name="collector-call", daemon=True).start()
+    try:
+        return future.result(timeout=timeout)
+    except TimeoutError:
+        raise TimeoutError(f"timed out after {timeout:g} s") from None

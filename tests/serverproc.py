@@ -1,0 +1,103 @@
+"""Start and stop a real dashboard server process for tests (loopback, free port, by PID)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    """One `python -m dashboard run` child; stop() ends exactly this PID."""
+
+    config: Path
+    port: int
+    log: Path
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait: bool = True) -> ServerProcess:
+        cmd = [
+            sys.executable,
+            "-m",
+            "dashboard",
+            "run",
+            "--config",
+            str(self.config),
+            "--port",
+            str(self.port),
+        ]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 30.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"server exited {self.proc.returncode}:\n{self.output()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as resp:
+                    return json.load(resp)
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server not ready after {timeout} s:\n{self.output()}")
+
+    def get_json(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url + path, timeout=5) as resp:
+            return json.load(resp)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+            raise
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def make_server(
+    tmp_path: Path,
+    settings: str = "",
+    async_mode: str = "threading",
+    port: int | None = None,
+    name: str = "server",
+) -> ServerProcess:
+    """A server (not started) with the given settings.toml body and async mode."""
+    config = tmp_path / f"{name}.toml"
+    body = (
+        settings
+        if "async_mode" in settings
+        else (f'[server]\nasync_mode = "{async_mode}"\n' + settings)
+    )
+    config.write_text(body)
+    return ServerProcess(config=config, port=port or free_port(), log=tmp_path / f"{name}.log")

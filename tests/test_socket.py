@@ -1,0 +1,273 @@
+"""Socket.IO handlers through Flask-SocketIO's test client: every handler, every bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from collectors.builtin import BUILTIN
+from dashboard import create_app
+from tests.toy import Rows, Toy
+
+SETTINGS = {"server": {"async_mode": "threading"}}
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(clock):
+    return create_app(SETTINGS, collectors=(Toy, Rows), clock=clock)
+
+
+@pytest.fixture
+def runtime(app):
+    return app.extensions["dashboard"]
+
+
+@pytest.fixture
+def connect(app):
+    socketio = app.extensions["socketio"]
+    clients = []
+
+    def make(namespace: str = "/toy"):
+        client = socketio.test_client(app, namespace=namespace)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        if client.is_connected():
+            client.disconnect()
+
+
+def tick(runtime, clock, name="toy", times=1):
+    for _ in range(times):
+        clock.now += 1
+        runtime.runners[name].tick()
+
+
+def samples(client, namespace="/toy", event="sample"):
+    return [m["args"][0] for m in client.get_received(namespace) if m["name"] == event]
+
+
+def ack(client, event, payload=None, namespace="/toy"):
+    if payload is None:
+        return client.emit(event, namespace=namespace, callback=True)
+    return client.emit(event, payload, namespace=namespace, callback=True)
+
+
+def test_nothing_is_sent_before_subscribe(runtime, clock, connect):
+    client = connect()
+    tick(runtime, clock)
+    assert samples(client) == []
+
+
+def test_subscribe_ack_describes_the_collector(connect):
+    reply = ack(connect(), "subscribe", {})
+    assert reply["ok"] is True
+    assert reply["collector"] == "toy"
+    assert reply["interval"] == 1.0
+    assert reply["series"] == [
+        {"name": "toy.a", "unit": "%", "label": "A"},
+        {"name": "toy.b", "unit": "bytes", "label": "B"},
+    ]
+    assert reply["history"] == {"ts": [], "values": {}}
+
+
+def test_samples_carry_ts_seq_and_values(runtime, clock, connect):
+    client = connect()
+    ack(client, "subscribe")
+    tick(runtime, clock, times=2)
+    got = samples(client)
+    assert [s["seq"] for s in got] == [1, 2]
+    assert got[0]["ts"] == clock.now - 1
+    assert got[0]["values"] == {"toy.a": 1.0, "toy.b": 2.0}
+    assert got[0]["collector"] == "toy" and got[0]["host"] == runtime.hub.host
+
+
+def test_series_subset_only_sends_those_series(runtime, clock, connect):
+    client = connect()
+    assert ack(client, "subscribe", {"series": ["toy.b"]})["series"][0]["name"] == "toy.b"
+    tick(runtime, clock)
+    assert samples(client)[0]["values"] == {"toy.b": 2.0}
+
+
+def test_nan_and_infinity_never_reach_the_wire(runtime, clock, connect):
+    client = connect()
+    ack(client, "subscribe")
+    runtime.runners["toy"].collector.next = {"toy.a": math.nan, "toy.b": math.inf}
+    tick(runtime, clock)
+    assert samples(client)[0]["values"] == {"toy.a": None, "toy.b": None}
+
+
+def test_history_backfills_the_last_seconds(runtime, clock, connect):
+    tick(runtime, clock, times=5)
+    reply = ack(connect(), "subscribe", {"history": 2.5})
+    assert reply["history"]["ts"] == [clock.now - 2, clock.now - 1, clock.now]
+    assert reply["history"]["values"]["toy.a"] == [1.0, 1.0, 1.0]
+
+
+def test_since_returns_exactly_the_missed_samples(runtime, clock, connect):
+    tick(runtime, clock, times=3)
+    last_seen = clock.now - 1
+    reply = ack(connect(), "subscribe", {"since": last_seen, "series": ["toy.a"]})
+    assert reply["history"] == {"ts": [clock.now], "values": {"toy.a": [1.0]}}
+
+
+def test_unsubscribe_stops_samples(runtime, clock, connect):
+    client = connect()
+    ack(client, "subscribe")
+    assert ack(client, "unsubscribe") == {"ok": True}
+    tick(runtime, clock)
+    assert samples(client) == []
+
+
+def test_identical_subscriptions_share_one_emit(runtime, clock, connect, monkeypatch):
+    first, second, third = connect(), connect(), connect()
+    ack(first, "subscribe")
+    ack(second, "subscribe")
+    ack(third, "subscribe", {"series": ["toy.a"]})
+    emits = []
+    server = runtime.hub.emitter
+    original = server.emit
+    monkeypatch.setattr(server, "emit", lambda *a, **k: (emits.append(k["to"]), original(*a, **k)))
+    tick(runtime, clock)
+    assert len(emits) == 2  # one per distinct subscription, not one per client
+    assert len(samples(first)) == len(samples(second)) == len(samples(third)) == 1
+
+
+def test_filters_are_per_client(runtime, clock, connect):
+    alpha, beta = connect("/rows"), connect("/rows")
+    assert ack(alpha, "filter", {"match": "alp"}, "/rows") == {
+        "ok": True,
+        "filter": {"match": "alp"},
+    }
+    ack(beta, "filter", {"match": "beta"}, "/rows")
+    ack(alpha, "subscribe", None, "/rows")
+    ack(beta, "subscribe", None, "/rows")
+    tick(runtime, clock, "rows")
+    assert [r["name"] for r in samples(alpha, "/rows")[0]["rows"]] == ["alpha", "alpine"]
+    assert [r["name"] for r in samples(beta, "/rows")[0]["rows"]] == ["beta"]
+
+
+def test_filter_on_a_collector_without_filters_is_refused(connect):
+    reply = ack(connect(), "filter", {"match": "x"})
+    assert reply == {"ok": False, "error": "collector 'toy' takes no filter"}
+
+
+def test_series_event_when_the_set_changes(runtime, clock, connect):
+    from collectors import Series
+
+    client = connect()
+    ack(client, "subscribe")
+    toy = runtime.runners["toy"].collector
+    toy.series.append(Series("toy.c", "%"))
+    toy.next = {"toy.a": 1.0, "toy.c": 3.0}
+    tick(runtime, clock)
+    received = client.get_received("/toy")
+    assert [m["name"] for m in received] == ["series", "sample"]
+    assert [s["name"] for s in received[0]["args"][0]["series"]] == ["toy.a", "toy.b", "toy.c"]
+
+
+BAD_SUBSCRIBE = [
+    ([1, 2], "expected an object, got a list"),
+    ("cpu", "expected an object, got a string"),
+    (42, "expected an object, got a number"),
+    ({"series": "toy.a"}, "series: expected a non-empty list of series names"),
+    ({"series": []}, "series: expected a non-empty list of series names"),
+    ({"series": ["toy.zzz"]}, "series: unknown series 'toy.zzz'"),
+    ({"series": [["toy.a"]]}, "series: unknown series ['toy.a']"),
+    ({"series": ["../../etc/passwd"]}, "series: unknown series '../../etc/passwd'"),
+    ({"series": ["toy.a\x00"]}, "series: unknown series 'toy.a\\x00'"),
+    ({"history": "60"}, "history: expected a number of seconds, got a string"),
+    ({"history": True}, "history: expected a number of seconds, got a boolean"),
+    ({"history": -5}, "history = -5: expected seconds >= 0"),
+    ({"history": {"a": {"b": {"c": 1}}}}, "history: expected a number of seconds, got an object"),
+    ({"since": None}, "since: expected a number of seconds, got null"),
+    ({"since": 4e9}, "since is in the future: expected unix seconds of a past sample"),
+    ({"host": "elsewhere"}, "host 'elsewhere' is not served here"),
+    ({"series": ["toy.a"], "extra": 1}, "unknown key 'extra'"),
+]
+
+
+@pytest.mark.parametrize(("payload", "error"), BAD_SUBSCRIBE)
+def test_bad_subscribe_is_refused_and_changes_nothing(runtime, clock, connect, payload, error):
+    client = connect()
+    ack(client, "subscribe", {"series": ["toy.a"]})
+    reply = ack(client, "subscribe", payload)
+    assert reply["ok"] is False
+    assert reply["error"].startswith(error)
+    assert client.is_connected("/toy")
+    tick(runtime, clock)
+    assert samples(client)[0]["values"] == {"toy.a": 1.0}  # the old subscription stands
+
+
+def test_a_10kb_series_name_is_refused_without_echoing_it(connect):
+    reply = ack(connect(), "subscribe", {"series": ["x" * 10_000]})
+    assert reply["ok"] is False and len(reply["error"]) < 120
+
+
+@pytest.mark.parametrize("payload", [[1], "x", 3, {"match": 5}, {"match": "a", "other": 1}])
+def test_bad_filter_is_refused_and_keeps_the_old_filter(runtime, clock, connect, payload):
+    client = connect("/rows")
+    ack(client, "filter", {"match": "beta"}, "/rows")
+    ack(client, "subscribe", None, "/rows")
+    reply = ack(client, "filter", payload, "/rows")
+    assert reply["ok"] is False and reply["error"]
+    tick(runtime, clock, "rows")
+    assert [r["name"] for r in samples(client, "/rows")[0]["rows"]] == ["beta"]
+
+
+@pytest.mark.parametrize("payload", [[1], "x", {"series": ["toy.a"]}])
+def test_bad_unsubscribe_is_refused(connect, payload):
+    client = connect()
+    reply = ack(client, "unsubscribe", payload)
+    assert reply["ok"] is False and client.is_connected("/toy")
+
+
+def test_extra_arguments_are_refused(connect):
+    client = connect()
+    reply = client.emit("subscribe", {}, {}, namespace="/toy", callback=True)
+    assert reply == {"ok": False, "error": "expected one payload argument, got 2"}
+
+
+def test_an_internal_error_answers_internal(runtime, connect, monkeypatch):
+    def boom(*_args):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(runtime.hub, "subscribe", boom)
+    client = connect()
+    assert ack(client, "subscribe") == {"ok": False, "error": "internal"}
+    assert client.is_connected("/toy")
+
+
+def test_disconnect_forgets_the_client(runtime, connect):
+    client = connect()
+    ack(client, "subscribe")
+    assert runtime.hub.clients() == 1
+    client.disconnect("/toy")
+    assert runtime.hub.clients() == 0
+
+
+def test_builtin_collectors_stream_through_their_namespaces():
+    app = create_app(SETTINGS)
+    runtime = app.extensions["dashboard"]
+    socketio = app.extensions["socketio"]
+    assert sorted(runtime.runners) == sorted(cls.name for cls in BUILTIN)
+    client = socketio.test_client(app, namespace="/memory")
+    assert ack(client, "subscribe", {}, "/memory")["ok"] is True
+    runtime.runners["memory"].tick()
+    values = samples(client, "/memory")[0]["values"]
+    assert 0 <= values["memory.used_percent"] <= 100
