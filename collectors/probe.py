@@ -8,6 +8,7 @@ busy /proc): it only ever runs in a collector's worker thread.
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from typing import Any, Protocol
@@ -58,7 +59,8 @@ class SystemProbe:
     def disk_io(self) -> dict[str, dict[str, float]]:
         """Cumulative counters per block device (read/write bytes and counts)."""
         counters = psutil.disk_io_counters(perdisk=True) or {}
-        return {dev: c._asdict() for dev, c in counters.items()}
+        disks = _whole_disks()
+        return {dev: c._asdict() for dev, c in counters.items() if disks is None or dev in disks}
 
     def partitions(self) -> list[dict[str, str]]:
         """Mounted filesystems backed by devices (psutil already drops most pseudo ones)."""
@@ -104,6 +106,15 @@ class SystemProbe:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+
+def _whole_disks() -> set[str] | None:
+    """Names of whole block devices; psutil also lists their partitions, which would count
+    the same I/O twice. None where /sys/block does not exist (not Linux)."""
+    try:
+        return set(os.listdir("/sys/block"))
+    except OSError:
+        return None
 
 
 def hostname() -> str:
