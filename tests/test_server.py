@@ -75,8 +75,9 @@ def test_stream_filter_and_bad_input_end_to_end(server_factory, mode):
         assert 0 <= first_arrival - first["ts"] < 2.0
 
         me = str(server.proc.pid)
-        flt = sio.call("filter", {"match": me, "sort": "memory", "limit": 5},
-                       namespace="/processes")
+        flt = sio.call(
+            "filter", {"match": me, "sort": "memory", "limit": 5}, namespace="/processes"
+        )
         assert flt == {"ok": True, "filter": {"match": me, "sort": "memory", "limit": 5}}
         assert sio.call("subscribe", {}, namespace="/processes")["ok"] is True
         _, sample = procs.get(timeout=10)
@@ -104,8 +105,16 @@ def test_http_endpoints(server_factory):
     assert status == 200 and b"io" in body
     listing = server.get_json("/api/collectors")
     names = [c["name"] for c in listing["collectors"]]
-    assert names == ["cpu", "memory", "load", "disk", "filesystem", "network", "processes",
-                     "sensors"]
+    assert names == [
+        "cpu",
+        "memory",
+        "load",
+        "disk",
+        "filesystem",
+        "network",
+        "processes",
+        "sensors",
+    ]
     assert all(s["unit"] for c in listing["collectors"] for s in c["series"])
     time.sleep(2.5)  # let the memory collector run a couple of times
     history = server.get_json("/api/history/memory?seconds=60")
@@ -211,14 +220,14 @@ def run_cli(*args: str, config: str | None = None, tmp_path=None) -> subprocess.
 BAD_CONFIGS = [
     ("[server\nport = 1", "not valid TOML"),
     ("[server]\nprot = 5000", "[server] prot: unknown key; did you mean 'port'?"),
-    ("[server]\nport = \"5000\"", "[server] port = '5000': expected an integer"),
+    ('[server]\nport = "5000"', "[server] port = '5000': expected an integer"),
     ("[collectors.cpu]\ninterval = 0", "[collectors.cpu] interval = 0.0: expected seconds above 0"),
     ("[collectors.cpux]\ninterval = 1", "no collector named 'cpux'; did you mean 'cpu'?"),
     ("[collectors.processes]\nlimt = 5", "[collectors.processes]: unknown option 'limt'"),
-    ("[server]\nhost = \"0.0.0.0\"", "a non-loopback address needs [auth] token"),
-    ("[server]\nhost = \"not-an-ip\"", "expected an IP address to bind"),
-    ("[server]\nallowed_origins = [\"*\"]", "no wildcards"),
-    ("[plugins]\npaths = [\"/nonexistent/plugins\"]", "expected an existing folder"),
+    ('[server]\nhost = "0.0.0.0"', "a non-loopback address needs [auth] token"),
+    ('[server]\nhost = "not-an-ip"', "expected an IP address to bind"),
+    ('[server]\nallowed_origins = ["*"]', "no wildcards"),
+    ('[plugins]\npaths = ["/nonexistent/plugins"]', "expected an existing folder"),
 ]
 
 
@@ -237,8 +246,9 @@ def test_configuration_errors_exit_78_with_one_line(tmp_path, command, config, m
 def test_check_and_collectors_commands(tmp_path):
     result = run_cli("check")
     assert result.returncode == 0 and "ok (8 of 8 collectors enabled)" in result.stdout
-    listing = run_cli("collectors", config="[collectors.sensors]\nenabled = false\n",
-                      tmp_path=tmp_path)
+    listing = run_cli(
+        "collectors", config="[collectors.sensors]\nenabled = false\n", tmp_path=tmp_path
+    )
     assert listing.returncode == 0
     assert "cpu.total  [%]" in listing.stdout and "sensors  every 5 s  disabled" in listing.stdout
 
