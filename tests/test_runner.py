@@ -1,0 +1,163 @@
+"""The per-collector error boundary: faults are counted and contained, cadence is kept."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+
+import pytest
+
+from collectors import Sample, Series
+from dashboard.runner import CollectorRunner
+from dashboard.workers import NativeWorkers
+from tests.toy import Toy
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def published():
+    return []
+
+
+@pytest.fixture
+def mono():
+    return Clock()
+
+
+@pytest.fixture
+def make(published, mono):
+    def factory(timeout: float = 1.0) -> CollectorRunner:
+        def publish(name, reading, series):
+            published.append((name, reading, series))
+
+        return CollectorRunner(Toy(), 1.0, timeout, NativeWorkers("threading"), publish,
+                               clock=lambda: 1_800_000_000.0, monotonic=mono)  # fmt: skip
+
+    return factory
+
+
+def test_a_good_run_publishes_and_reports_ok(make, published):
+    runner = make()
+    runner.tick()
+    assert runner.health.state == "ok" and runner.health.runs == 1
+    (name, reading, series) = published[0]
+    assert name == "toy" and reading.values == {"toy.a": 1.0, "toy.b": 2.0} and series is None
+
+
+def test_an_exception_is_counted_logged_once_with_traceback_then_one_line(make, mono, caplog):
+    runner = make()
+    runner.collector.next = RuntimeError("sensor unplugged")
+    with caplog.at_level(logging.WARNING, logger="dashboard.runner"):
+        for _ in range(3):
+            mono.now += 100
+            runner.tick()
+    assert runner.health.failures == 3 and runner.health.state == "failing"
+    assert runner.health.last_error == "RuntimeError: sensor unplugged"
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 1 and len(caplog.records) == 3
+
+
+def test_failures_back_off_exponentially_and_recover(make, mono):
+    runner = make()
+    runner.collector.next = ValueError("bad")
+    runs = []
+    for _ in range(20):  # 20 seconds of one-second ticks
+        runner.tick()
+        runs.append(runner.health.runs)
+        mono.now += 1
+    assert runs[-1] == 5  # ran at t=0, 1, 3, 7, 15 rather than 20 times
+    runner.collector.next = {"toy.a": 5.0}
+    mono.now += 60
+    runner.tick()
+    assert runner.health.state == "ok" and runner.health.last_error is None
+
+
+def test_sys_exit_in_a_collector_is_a_failure_not_an_exit(make):
+    runner = make()
+    runner.collector.next = SystemExit(3)
+    runner.tick()
+    assert runner.health.last_error == "called sys.exit(3)"
+
+
+def test_a_hung_collector_times_out_and_is_not_called_again_while_hung(make, mono, published):
+    release = threading.Event()
+    runner = make(timeout=0.2)
+    calls = []
+
+    def hang():
+        calls.append(1)
+        release.wait(10)
+        return {"toy.a": 1.0}
+
+    runner.collector.collect = hang
+    started = time.monotonic()
+    runner.tick()
+    assert time.monotonic() - started < 2
+    assert runner.health.state == "timeout" and "timed out after 0.2 s" in runner.health.last_error
+    mono.now += 100
+    runner.tick()
+    assert runner.health.state == "hung" and runner.health.skipped == 1 and len(calls) == 1
+    release.set()
+    deadline = time.monotonic() + 5
+    while runner._inflight and time.monotonic() < deadline:
+        time.sleep(0.01)
+    mono.now += 100
+    runner.tick()
+    assert runner.health.state == "ok" and len(calls) == 2 and published
+
+
+GARBAGE = [
+    (None, "collect() returned None; expected a dict or a Sample"),
+    ("42", "collect() returned a str"),
+    ({"toy.a": "high"}, "series 'toy.a' = 'high': expected a number or None"),
+    ({"toy.a": [1]}, "expected a number or None"),
+    ({"toy.zzz": 1.0}, "series 'toy.zzz' is not in describe()"),
+    ({f"toy.{i}": 1.0 for i in range(3000)}, "3000 series in one sample; at most 2000"),
+    (Sample(values={}, rows="rows"), "rows is a str; expected a list of dicts"),
+    (Sample(values={}, rows=[{"x": object()}]), "row field 'x' = <object"),
+    (Sample(values={}, rows=[{}] * 6000), "6000 rows in one sample"),
+    (Sample(values={}, ts="now"), "Sample.ts = 'now'"),
+    (Sample(values={}, ts=0.0), "expected unix seconds within a day of now"),
+]
+
+
+@pytest.mark.parametrize(("result", "message"), GARBAGE)
+def test_garbage_output_is_a_failure_naming_the_problem(make, published, result, message):
+    runner = make()
+    runner.collector.next = result
+    runner.tick()
+    assert runner.health.state == "failing" and not published
+    assert message in runner.health.last_error
+
+
+def test_nan_values_become_null_and_huge_strings_are_cut(make, published):
+    runner = make()
+    runner.collector.next = Sample(values={"toy.a": math.inf}, rows=[{"name": "x" * 10_000_000}])
+    runner.tick()
+    reading = published[0][1]
+    assert reading.values == {"toy.a": None} and len(reading.rows[0]["name"]) == 256
+
+
+def test_a_changed_series_set_is_published_with_the_reading(make, published):
+    runner = make()
+    runner.collector.series.append(Series("toy.c", "%"))
+    runner.tick()
+    assert [s.name for s in published[0][2]] == ["toy.a", "toy.b", "toy.c"]
+    runner.tick()
+    assert published[1][2] is None
+
+
+def test_bad_describe_output_is_a_failure(make):
+    runner = make()
+    runner.collector.series = ["not a Series"]
+    runner.tick()
+    assert "describe() returned 'not a Series'" in runner.health.last_error
