@@ -19,6 +19,7 @@ class BuildWithAssets(build_py):
     def run(self):
         super().run()
         target = Path(self.build_lib) / "dashboard" / "assets"
+        shutil.rmtree(target, ignore_errors=True)  # no stale files from an earlier build
         for kind in ("templates", "static"):
             shutil.copytree(HERE / kind, target / kind, dirs_exist_ok=True)
         if not (SOCKETIO_DIST / "socket.io.min.js").is_file():
