@@ -11,7 +11,7 @@ from flask_socketio import SocketIO
 from collectors.base import Collector
 from collectors.builtin import BUILTIN
 from collectors.probe import Probe
-from dashboard import assets, web
+from dashboard import assets, web, wirejson
 from dashboard.namespaces import CollectorNamespace
 from dashboard.origins import HostGuard, allowed_hosts, allowed_origins
 from dashboard.registry import load_collectors
@@ -53,6 +53,7 @@ def create_app(
         max_http_buffer_size=server.max_message_bytes,
         ping_interval=PING_INTERVAL,
         ping_timeout=PING_TIMEOUT,
+        json=wirejson,
         logger=False,
         engineio_logger=False,
     )

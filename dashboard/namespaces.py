@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 from flask import request
 from flask_socketio import Namespace
 
-from dashboard.requests import RequestError, as_object, kind, parse_subscribe
+from dashboard.requests import RequestError, as_object, kind, parse_subscribe, short
+from dashboard.wirejson import MALFORMED
 
 if TYPE_CHECKING:
     from dashboard.runtime import Runtime
 
 log = logging.getLogger(__name__)
+_EVENTS = {"connect", "disconnect", "subscribe", "filter", "unsubscribe"}
 
 
 class CollectorNamespace(Namespace):
@@ -28,6 +30,17 @@ class CollectorNamespace(Namespace):
     def __init__(self, runtime: Runtime, name: str) -> None:
         super().__init__("/" + name)
         self.runtime, self.name = runtime, name
+
+    def trigger_event(self, event: str, sid: str, *args: Any) -> Any:
+        """Route to ``on_<event>``; answer unknown and malformed events with an error ack."""
+        if event in _EVENTS:
+            return super().trigger_event(event, sid, *args)
+        if event == MALFORMED:
+            error = f"malformed message: {args[0] if args else 'unreadable'}"
+        else:
+            error = f"unknown event {short(event)} (known: filter, subscribe, unsubscribe)"
+        log.warning("/%s refused from %s: %s", self.name, sid, error)
+        return {"ok": False, "error": error}
 
     def on_connect(self, auth: Any = None) -> bool:
         return self.runtime.auth.allow_socket(auth)

@@ -265,3 +265,20 @@ def test_healthz_shape(server_factory):
     cpu = health["collectors"]["cpu"]
     assert {"last_run", "last_error", "runs", "failures"} <= set(cpu)
     json.dumps(health)
+
+
+def test_deeply_nested_json_is_refused_with_an_ack(server_factory):
+    server = server_factory()
+    sio = client(server.url, ["/cpu"])
+    try:
+        answers: queue.Queue = queue.Queue()
+        ack_id = sio._generate_ack_id("/cpu", answers.put)
+        deep = "[" * 20_000 + "]" * 20_000  # 40 KB: inside the size limit
+        sio.eio.send(f'2/cpu,{ack_id}["subscribe",' + deep + "]")
+        assert answers.get(timeout=5) == {
+            "ok": False, "error": "malformed message: payload nested too deeply"
+        }  # fmt: skip
+        assert sio.call("subscribe", {}, namespace="/cpu")["ok"] is True
+    finally:
+        sio.disconnect()
+    assert "RecursionError" not in server.output() and "Traceback" not in server.output()

@@ -271,3 +271,11 @@ def test_builtin_collectors_stream_through_their_namespaces():
     runtime.runners["memory"].tick()
     values = samples(client, "/memory")[0]["values"]
     assert 0 <= values["memory.used_percent"] <= 100
+
+
+def test_unknown_events_get_an_error_ack(connect):
+    reply = ack(connect(), "frobnicate", {})
+    assert reply == {
+        "ok": False,
+        "error": "unknown event 'frobnicate' (known: filter, subscribe, unsubscribe)",
+    }
