@@ -282,3 +282,25 @@ def test_deeply_nested_json_is_refused_with_an_ack(server_factory):
     finally:
         sio.disconnect()
     assert "RecursionError" not in server.output() and "Traceback" not in server.output()
+
+
+def test_two_clients_with_different_process_filters_each_see_their_own_rows(server_factory):
+    server = server_factory()
+    mine, other = client(server.url, ["/processes"]), client(server.url, ["/processes"])
+    try:
+        inboxes = []
+        for sio, flt in ((mine, {"match": str(server.proc.pid)}), (other, {"sort": "pid"})):
+            inboxes.append(collect(sio, "/processes"))
+            assert sio.call("filter", flt, namespace="/processes")["ok"]
+            assert sio.call("subscribe", {}, namespace="/processes")["ok"]
+        _, own = inboxes[0].get(timeout=10)
+        _, everyone = inboxes[1].get(timeout=10)
+        own_pids = [row["pid"] for row in own["rows"]]
+        assert server.proc.pid in own_pids
+        assert all(str(server.proc.pid) in str(pid) for pid in own_pids)
+        pids = [row["pid"] for row in everyone["rows"]]
+        assert len(pids) == min(25, everyone["values"]["processes.count"])
+        assert pids == sorted(pids)
+    finally:
+        mine.disconnect()
+        other.disconnect()

@@ -5,6 +5,7 @@ of a green thread while a collector call blocked its OS thread for 1 s, and how 
 outlives its timeout ended.
 """
 
+import itertools
 import json
 import sys
 import warnings
@@ -55,6 +56,6 @@ try:
 except TimeoutError as exc:
     timeout_outcome = f"TimeoutError after {time.monotonic() - started:.2f} s: {exc}"
 running = False
-gaps = [b - a for a, b in zip(beats, beats[1:], strict=False)]
+gaps = [b - a for a, b in itertools.pairwise(beats)]
 print(json.dumps({"result": result, "max_gap": max(gaps), "beats": len(beats),
                   "timeout": timeout_outcome}))  # fmt: skip
