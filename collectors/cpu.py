@@ -70,13 +70,18 @@ class CpuCollector(ProbeCollector):
         pairs = zip(previous, current, strict=False)
         deltas = [core_delta(before, after) for before, after in pairs]
         values = {
-            f"cpu.core{i}": 100 * d.busy / d.total for i, d in enumerate(deltas) if d is not None
+            f"cpu.core{i}": percent(d.busy, d.total) for i, d in enumerate(deltas) if d is not None
         }
         valid = [d for d in deltas if d is not None]
         if valid:
             total = sum(d.total for d in valid)
-            values["cpu.total"] = 100 * sum(d.busy for d in valid) / total
-            values["cpu.user"] = 100 * sum(d.user for d in valid) / total
-            values["cpu.system"] = 100 * sum(d.system for d in valid) / total
-            values["cpu.iowait"] = 100 * sum(d.iowait for d in valid) / total
+            values["cpu.total"] = percent(sum(d.busy for d in valid), total)
+            values["cpu.user"] = percent(sum(d.user for d in valid), total)
+            values["cpu.system"] = percent(sum(d.system for d in valid), total)
+            values["cpu.iowait"] = percent(sum(d.iowait for d in valid), total)
         return values
+
+
+def percent(part: float, whole: float) -> float:
+    """part/whole as %, clamped: float rounding can give 100.00000000000001."""
+    return min(100.0, max(0.0, 100 * part / whole))

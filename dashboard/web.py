@@ -36,7 +36,8 @@ def runtime() -> Runtime:
 def require_login() -> Any:
     if request.endpoint in PUBLIC_ENDPOINTS or runtime().auth.allow_request():
         return None
-    if request.path.startswith("/api/") or request.accept_mimetypes.best != "text/html":
+    wants_page = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    if request.path.startswith("/api/") or wants_page != "text/html":
         return jsonify(error="authentication required"), 401
     return redirect(url_for("web.login"))
 

@@ -35,6 +35,9 @@ EVERY_CHART_HAS_POINTS = """() => {
     return plots.length > 0 && plots.every(
         (gd) => Array.isArray(gd.data) && gd.data.some((trace) => trace.x.length > 0));
 }"""
+# The newest point's time (ms) on the CPU chart.
+LAST_X = """Math.max(...document.getElementById("chart-cpu-pct").data
+    .filter((t) => t.x.length).map((t) => +new Date(t.x[t.x.length - 1])))"""
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +72,12 @@ def watched(browser: sync_api.Browser) -> Iterator[Watched]:
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     seen = Watched(page)
-    page.on(
-        "console",
-        lambda msg: (
-            msg.type == "error"
-            and seen.errors.append(f"console: {msg.text} ({msg.location.get('url', '')})")
-        ),
-    )
+
+    def on_console(msg: sync_api.ConsoleMessage) -> None:
+        if msg.type == "error":
+            seen.errors.append(f"console: {msg.text} ({msg.location.get('url', '')})")
+
+    page.on("console", on_console)
     page.on("pageerror", lambda exc: seen.errors.append(f"pageerror: {exc}"))
     page.on("request", lambda request: seen.urls.append(request.url))
     page.on("websocket", lambda ws: seen.urls.append(ws.url))
@@ -88,15 +90,6 @@ def open_dashboard(watched: Watched, url: str) -> sync_api.Page:
     page.goto(url + "/")
     page.wait_for_selector('#connection[data-state="connected"]')
     return page
-
-
-def last_x(page: sync_api.Page, plot_id: str) -> float:
-    """The newest point's time (ms) across the chart's traces."""
-    return page.evaluate(
-        """(id) => Math.max(...document.getElementById(id).data
-        .filter((t) => t.x.length).map((t) => +new Date(t.x[t.x.length - 1])))""",
-        plot_id,
-    )
 
 
 def test_page_shows_host_and_every_chart_fills_with_units(server_factory, watched):
@@ -125,12 +118,8 @@ def test_page_shows_host_and_every_chart_fills_with_units(server_factory, watche
     assert any(t.endswith("iB") for t in by_id["chart-memory-bytes"]["ticks"])
     assert "chart-cpu-pct-cores" in by_id  # per-core lines in their own chart
     # sensors: its charts, or (on a host without sensors) a note saying so.
-    assert (
-        page.locator(
-            '.plot[data-collector="sensors"], .note-card[data-collector="sensors"]'
-        ).count()
-        > 0
-    )
+    sensors = '.plot[data-collector="sensors"], .note-card[data-collector="sensors"]'
+    assert page.locator(sensors).count() > 0
     assert page.locator(".health-chip").count() == 8
     watched.assert_no_errors()
 
@@ -154,9 +143,7 @@ def test_process_filter_narrows_and_sorts_the_table(server_factory, watched):
     page.fill(".proc-search", "")
     page.click("#processes th[data-sort='memory'] button")
     page.wait_for_selector(f"{live}[data-match=''][data-sort='memory'] tbody tr[data-pid]")
-    memory = [
-        m for m in page.locator(rows).evaluate_all("(trs) => trs.map((tr) => tr.dataset.memory)")
-    ]
+    memory = page.locator(rows).evaluate_all("(trs) => trs.map((tr) => tr.dataset.memory)")
     known = [int(m) for m in memory if m]
     assert len(known) > 1 and known == sorted(known, reverse=True), memory
     assert memory[: len(known)] == [str(m) for m in known]  # unknown memory sorts last
@@ -168,7 +155,7 @@ def test_page_reconnects_after_a_server_restart(server_factory, watched):
     server = server_factory(settings="", async_mode="threading")
     page = open_dashboard(watched, server.url)
     page.wait_for_function(EVERY_CHART_HAS_POINTS)
-    before = last_x(page, "chart-cpu-pct")
+    before = page.evaluate(f"() => {LAST_X}")
 
     server.stop()
     page.wait_for_selector(
@@ -176,13 +163,7 @@ def test_page_reconnects_after_a_server_restart(server_factory, watched):
     )
     server.start()
     page.wait_for_selector('#connection[data-state="connected"]', timeout=20_000)
-    page.wait_for_function(
-        """(before) => {
-        const trace = document.getElementById("chart-cpu-pct").data[0];
-        return +new Date(trace.x[trace.x.length - 1]) > before;
-    }""",
-        arg=before,
-    )
+    page.wait_for_function(f"() => {LAST_X} > {before}", polling=250)
     # Resubscribing with `since` must neither repeat nor reorder points.
     assert page.evaluate("""() => document.getElementById("chart-cpu-pct").data.every((t) =>
         t.x.every((x, i) => i === 0 || +new Date(x) > +new Date(t.x[i - 1])))""")

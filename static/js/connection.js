@@ -1,0 +1,185 @@
+// The page's one Socket.IO connection: a shared manager, one socket per collector namespace,
+// subscribe with an ack (and a timeout), resubscribe with `since` on every reconnect.
+
+const SUBSCRIBE_TIMEOUT_MS = 8000;
+const RETRY_MS = 3000;
+const REFUSED_RETRY_MS = 10000;
+// Brief blips show amber; after this many failed attempts the badge turns red (still retrying).
+const RED_AFTER_ATTEMPTS = 4;
+
+/** Connection state for the badge: connecting | connected | reconnecting | disconnected. */
+export class Connection {
+  constructor({ onState = () => {} } = {}) {
+    this.onState = onState;
+    this.channels = [];
+    this.attempt = 0;
+    this.failed = false;
+    this.everConnected = false;
+    /* global io */
+    this.manager = new io.Manager(window.location.origin, {
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 5000,
+      randomizationFactor: 0.3,
+    });
+    this.manager.on("reconnect_attempt", (attempt) => {
+      this.attempt = attempt;
+      this.update();
+    });
+    this.manager.on("reconnect", () => {
+      this.attempt = 0;
+      this.failed = false;
+      this.update();
+    });
+    this.manager.on("reconnect_failed", () => {
+      this.failed = true;
+      this.update();
+    });
+  }
+
+  /** A channel for one namespace; handlers: onAck, onSamples, onSeries, onError, onFilter. */
+  channel(namespace, handlers, window) {
+    const channel = new Channel(this, namespace, handlers, window);
+    this.channels.push(channel);
+    return channel;
+  }
+
+  state() {
+    const sockets = this.channels.map((c) => c.socket);
+    if (sockets.length && sockets.every((s) => s.connected)) {
+      this.everConnected = true;
+      return { name: "connected", detail: "live" };
+    }
+    const refused = this.channels.find((c) => c.refused);
+    if (refused) return { name: "disconnected", detail: `refused: ${refused.refused}` };
+    if (this.failed || this.attempt >= RED_AFTER_ATTEMPTS) {
+      return { name: "disconnected", detail: `retry #${this.attempt}` };
+    }
+    if (this.everConnected || this.attempt > 0) {
+      return { name: "reconnecting", detail: this.attempt ? `attempt ${this.attempt}` : "" };
+    }
+    return { name: "connecting", detail: "" };
+  }
+
+  update() {
+    this.onState(this.state());
+  }
+}
+
+/** One namespace: subscription, backfill, de-duplication by timestamp, the client filter. */
+class Channel {
+  constructor(connection, namespace, handlers, window) {
+    this.connection = connection;
+    this.namespace = namespace;
+    this.handlers = handlers;
+    this.window = window;
+    this.lastTs = null;
+    this.filter = null;
+    this.queued = null; // samples that arrive while a subscribe ack is outstanding
+    this.generation = 0;
+    this.refused = null;
+    this.socket = connection.manager.socket(namespace);
+    this.socket.on("connect", () => this.onConnect());
+    this.socket.on("disconnect", (reason) => this.onDisconnect(reason));
+    this.socket.on("connect_error", (err) => this.onConnectError(err));
+    this.socket.on("sample", (sample) => this.onSample(sample));
+    this.socket.on("series", (message) => this.handlers.onSeries?.(message.series || []));
+  }
+
+  onConnect() {
+    this.refused = null;
+    this.connection.update();
+    this.sendFilter();
+    this.subscribe();
+  }
+
+  onDisconnect(reason) {
+    this.generation += 1;
+    this.queued = null;
+    // The server closed this namespace on purpose; the manager will not bring it back alone.
+    if (reason === "io server disconnect") {
+      setTimeout(() => this.socket.connect(), RETRY_MS);
+    }
+    this.connection.update();
+  }
+
+  onConnectError(err) {
+    if (!this.socket.active) {
+      // Refused by the server (e.g. the session expired): retry slowly, show it in red.
+      this.refused = err.message || "refused";
+      setTimeout(() => this.socket.connect(), REFUSED_RETRY_MS);
+    }
+    this.connection.update();
+  }
+
+  subscribe() {
+    const generation = ++this.generation;
+    const payload = this.lastTs === null ? { history: this.window } : { since: this.lastTs };
+    this.queued = [];
+    this.socket.timeout(SUBSCRIBE_TIMEOUT_MS).emit("subscribe", payload, (err, ack) => {
+      if (generation !== this.generation) return; // a newer connection took over
+      if (err) {
+        this.handlers.onError?.(`no answer to subscribe within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`);
+        setTimeout(() => this.socket.connected && generation === this.generation
+          && this.subscribe(), RETRY_MS);
+        return;
+      }
+      if (!ack || !ack.ok) {
+        this.queued = null;
+        this.handlers.onError?.(ack?.error || "subscribe refused");
+        return;
+      }
+      const queued = this.queued;
+      this.queued = null;
+      this.handlers.onError?.(null);
+      this.handlers.onAck?.(ack);
+      this.accept([...historySamples(ack.history), ...queued]);
+    });
+  }
+
+  onSample(sample) {
+    if (this.queued) {
+      this.queued.push(sample);
+      return;
+    }
+    this.accept([sample]);
+  }
+
+  /** Deliver samples in time order, dropping any at or before the newest one delivered. */
+  accept(samples) {
+    const fresh = [];
+    for (const sample of samples) {
+      if (typeof sample?.ts !== "number" || (this.lastTs !== null && sample.ts <= this.lastTs)) {
+        continue;
+      }
+      this.lastTs = sample.ts;
+      fresh.push(sample);
+    }
+    if (fresh.length) this.handlers.onSamples?.(fresh);
+  }
+
+  /** Remember the filter (it is sent again after every reconnect) and send it now if we can. */
+  setFilter(filter) {
+    this.filter = filter;
+    if (this.socket.connected) this.sendFilter();
+  }
+
+  sendFilter() {
+    if (!this.filter) return;
+    const sent = this.filter;
+    this.socket.timeout(SUBSCRIBE_TIMEOUT_MS).emit("filter", sent, (err, ack) => {
+      if (sent !== this.filter) return; // superseded by a newer filter
+      this.handlers.onFilter?.(err ? { ok: false, error: "no answer from the server" } : ack);
+    });
+  }
+}
+
+/** The subscribe ack's columnar history as sample-like objects. */
+function historySamples(history) {
+  const ts = history?.ts || [];
+  const columns = Object.entries(history?.values || {});
+  return ts.map((t, i) => {
+    const values = {};
+    for (const [name, column] of columns) values[name] = column[i];
+    return { ts: t, values, backfill: true };
+  });
+}

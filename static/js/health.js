@@ -1,0 +1,83 @@
+// The health strip: polls /healthz and shows each collector's state; failing ones in red with
+// their last error on hover (the collector's cards show it inline too, through onHealth).
+
+const GOOD = new Set(["ok"]);
+const QUIET = new Set(["starting"]);
+
+function describe(name, health) {
+  const parts = [`${name}: ${health.state}`];
+  if (health.last_error) parts.push(`last error: ${health.last_error}`);
+  parts.push(`${health.runs ?? 0} runs, ${health.failures ?? 0} failures`);
+  if (health.skipped) parts.push(`${health.skipped} skipped`);
+  if (typeof health.last_duration === "number") {
+    parts.push(`last run took ${(health.last_duration * 1000).toFixed(1)} ms`);
+  }
+  return parts.join("\n");
+}
+
+function stateClass(state) {
+  if (GOOD.has(state)) return "is-ok";
+  if (QUIET.has(state)) return "is-starting";
+  return "is-failing";
+}
+
+export class HealthStrip {
+  constructor({ strip, intervalMs = 5000, onHealth = () => {} }) {
+    this.strip = strip;
+    this.intervalMs = intervalMs;
+    this.onHealth = onHealth;
+    this.chips = new Map();
+    this.timer = 0;
+  }
+
+  /** Draw the health embedded in the page at once, then poll. */
+  start(initial = {}) {
+    this.render(initial);
+    this.onHealth(initial);
+    this.poll();
+  }
+
+  async poll() {
+    try {
+      const response = await fetch("/healthz", { cache: "no-store",
+        headers: { Accept: "application/json" } });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const body = await response.json();
+      this.strip.classList.remove("is-stale");
+      this.strip.removeAttribute("title");
+      this.render(body.collectors || {});
+      this.onHealth(body.collectors || {});
+    } catch (err) {
+      this.strip.classList.add("is-stale");
+      this.strip.title = `health unavailable: ${err.message}`;
+    } finally {
+      this.timer = setTimeout(() => this.poll(), this.intervalMs);
+    }
+  }
+
+  render(collectors) {
+    for (const [name, health] of Object.entries(collectors)) {
+      let chip = this.chips.get(name);
+      if (!chip) {
+        chip = document.createElement("li");
+        chip.className = "health-chip";
+        chip.dataset.collector = name;
+        chip.append(document.createElement("i"), document.createTextNode(name));
+        chip.tabIndex = 0;
+        this.chips.set(name, chip);
+        this.strip.append(chip);
+      }
+      chip.classList.remove("is-ok", "is-starting", "is-failing");
+      chip.classList.add(stateClass(health.state));
+      chip.dataset.state = health.state;
+      chip.title = describe(name, health);
+      chip.setAttribute("aria-label", chip.title);
+    }
+  }
+}
+
+/** The text a card shows for an unhealthy collector, or null when it is fine. */
+export function healthProblem(health) {
+  if (!health || GOOD.has(health.state) || QUIET.has(health.state)) return null;
+  return `Collector ${health.state}${health.last_error ? `: ${health.last_error}` : ""}`;
+}

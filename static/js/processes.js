@@ -1,0 +1,180 @@
+// The top-processes table. Rows arrive already filtered, sorted and cut by the server for
+// this client's filter; this module only edits the filter and draws what comes back.
+
+import { formatBytes } from "./format.js";
+
+const DEBOUNCE_MS = 300;
+const SORTS = [["cpu", "CPU %"], ["memory", "Memory"], ["pid", "PID"], ["name", "Name"]];
+const LIMITS = [10, 20, 50, 100, 200];
+const COLUMNS = [
+  { key: "pid", label: "PID", sort: "pid", numeric: true },
+  { key: "name", label: "Name", sort: "name" },
+  { key: "user", label: "User" },
+  { key: "cpu", label: "CPU %", sort: "cpu", numeric: true },
+  { key: "memory", label: "Memory", sort: "memory", numeric: true },
+  { key: "status", label: "Status" },
+];
+
+function element(tag, props = {}, children = []) {
+  const el = document.createElement(tag);
+  Object.assign(el, props);
+  el.append(...children);
+  return el;
+}
+
+export class ProcessTable {
+  /** onFilter(filter) sends the whole filter {match, sort, limit} to the server. */
+  constructor({ onFilter, limit = 20 }) {
+    this.onFilter = onFilter;
+    this.filter = { match: "", sort: "cpu", limit };
+    this.waiting = true; // rows shown may predate the filter being edited
+    this.timer = 0;
+    this.card = this.build();
+  }
+
+  /** The first filter to send, before subscribing. */
+  get initialFilter() {
+    return { ...this.filter };
+  }
+
+  build() {
+    this.search = element("input", {
+      type: "search", placeholder: "Filter: name, user or PID", className: "proc-search",
+      autocomplete: "off", spellcheck: false,
+    });
+    this.search.setAttribute("aria-label", "Filter processes by name, user or PID");
+    this.search.addEventListener("input", () => {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.change({ match: this.search.value.trim() }), DEBOUNCE_MS);
+    });
+    this.sortSelect = element("select", { className: "proc-sort" },
+      SORTS.map(([value, label]) => element("option", { value, textContent: label })));
+    this.sortSelect.addEventListener("change", () => this.change({ sort: this.sortSelect.value }));
+    this.limitSelect = element("select", { className: "proc-limit" },
+      LIMITS.map((n) => element("option", { value: String(n), textContent: String(n) })));
+    this.limitSelect.value = String(this.filter.limit);
+    this.limitSelect.addEventListener("change",
+      () => this.change({ limit: Number(this.limitSelect.value) }));
+    const form = element("form", { className: "table-controls" }, [
+      this.search,
+      element("label", {}, ["Sort ", this.sortSelect]),
+      element("label", {}, ["Show ", this.limitSelect]),
+    ]);
+    form.setAttribute("role", "search");
+    form.addEventListener("submit", (event) => event.preventDefault());
+
+    this.headers = COLUMNS.map((column) => {
+      const th = element("th", { scope: "col",
+        className: `col-${column.key}${column.numeric ? " num" : ""}` });
+      if (!column.sort) {
+        th.textContent = column.label;
+        return th;
+      }
+      const button = element("button", { type: "button", textContent: column.label });
+      button.dataset.sort = column.sort;
+      button.title = `Sort by ${column.label}`;
+      button.addEventListener("click", () => this.change({ sort: column.sort }));
+      th.dataset.sort = column.sort;
+      th.append(button);
+      return th;
+    });
+    this.body = element("tbody");
+    this.table = element("table", { className: "proc-table" }, [
+      element("thead", {}, [element("tr", {}, this.headers)]),
+      this.body,
+    ]);
+    this.table.dataset.state = "pending";
+    this.alert = element("p", { className: "card-alert", hidden: true });
+    this.caption = element("span", { className: "table-caption" });
+    const card = element("section", { className: "card table-card", id: "processes" }, [
+      element("header", { className: "card-head" }, [
+        element("h2", { className: "card-title", textContent: "Top processes" }),
+        this.caption,
+      ]),
+      form,
+      this.alert,
+      element("div", { className: "table-wrap" }, [this.table]),
+    ]);
+    card.dataset.collector = "processes";
+    this.showSort(this.filter.sort);
+    return card;
+  }
+
+  change(part) {
+    const next = { ...this.filter, ...part };
+    if (JSON.stringify(next) === JSON.stringify(this.filter)) return;
+    this.filter = next;
+    this.sortSelect.value = next.sort;
+    this.showSort(next.sort);
+    this.waiting = true;
+    this.table.dataset.state = "pending";
+    this.onFilter({ ...next });
+  }
+
+  /** The server's answer to a filter: the normalized filter, or why it was refused. */
+  filterAck(ack) {
+    if (!ack?.ok) {
+      this.alert.hidden = false;
+      this.alert.textContent = `Filter refused: ${ack?.error || "no reason given"}`;
+      // The server kept the previous filter: the rows stay those of the applied one.
+      if (this.applied) this.filter = { ...this.applied };
+      this.waiting = false;
+      this.table.dataset.state = "live";
+      return;
+    }
+    this.alert.hidden = true;
+    this.applied = ack.filter;
+    this.waiting = false; // every row arriving from now on is cut by this filter
+  }
+
+  rows(rows) {
+    const fresh = rows.map((row) => this.row(row));
+    if (!fresh.length) {
+      const match = this.applied?.match;
+      const text = match ? `No process matches “${match}”.` : "No processes.";
+      fresh.push(element("tr", { className: "empty" },
+        [element("td", { colSpan: COLUMNS.length, textContent: text })]));
+    }
+    this.body.replaceChildren(...fresh);
+    if (!this.waiting && this.applied) {
+      this.table.dataset.state = "live";
+      this.table.dataset.match = this.applied.match;
+      this.table.dataset.sort = this.applied.sort;
+      this.table.dataset.limit = String(this.applied.limit);
+      this.showSort(this.applied.sort);
+      const by = SORTS.find(([value]) => value === this.applied.sort)?.[1] || this.applied.sort;
+      this.caption.textContent = `${rows.length} shown · by ${by}`;
+    }
+  }
+
+  row(row) {
+    const cpu = typeof row.cpu === "number" ? row.cpu.toFixed(1) : "—";
+    const memory = element("td", { className: "col-memory num",
+      textContent: formatBytes(row.memory) });
+    if (typeof row.memory_percent === "number") {
+      memory.title = `${row.memory_percent.toFixed(1)} % of memory`;
+    }
+    const tr = element("tr", {}, [
+      element("td", { className: "col-pid num", textContent: String(row.pid) }),
+      element("td", { className: "col-name", textContent: row.name ?? "", title: row.name ?? "" }),
+      element("td", { className: "col-user", textContent: row.user ?? "" }),
+      element("td", { className: "col-cpu num", textContent: cpu }),
+      memory,
+      element("td", { className: `col-status status-${String(row.status).replace(/\W/g, "")}`,
+        textContent: row.status ?? "" }),
+    ]);
+    tr.dataset.pid = String(row.pid);
+    tr.dataset.memory = typeof row.memory === "number" ? String(row.memory) : "";
+    tr.dataset.cpu = typeof row.cpu === "number" ? String(row.cpu) : "";
+    return tr;
+  }
+
+  showSort(sort) {
+    for (const th of this.headers) {
+      if (!th.dataset.sort) continue;
+      const active = th.dataset.sort === sort;
+      const descending = sort === "cpu" || sort === "memory";
+      th.setAttribute("aria-sort", active ? (descending ? "descending" : "ascending") : "none");
+    }
+  }
+}
