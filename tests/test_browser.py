@@ -184,3 +184,19 @@ def test_page_loads_nothing_from_outside_the_server(server_factory, watched):
     assert any(url.endswith("/vendor/plotly.min.js") for url in watched.urls)
     assert any(url.endswith("/vendor/socket.io.min.js") for url in watched.urls)
     watched.assert_no_errors()
+
+
+def test_login_with_the_token_then_the_page_streams(server_factory, watched):
+    server = server_factory(settings='[auth]\ntoken = "browser-test-token"\n')
+    page = watched.page
+    page.goto(server.url + "/")
+    page.wait_for_selector("form.login-form")
+    page.fill("#token", "wrong")
+    page.click("form.login-form button")
+    assert page.text_content(".login-error") == "Wrong token."
+    page.fill("#token", "browser-test-token")
+    page.click("form.login-form button")
+    page.wait_for_selector('#connection[data-state="connected"]')
+    page.wait_for_function(EVERY_CHART_HAS_POINTS)
+    # The wrong attempt answered 401, which Chromium reports as a failed resource load.
+    watched.assert_no_errors(allowed=re.compile(r"status of 401"))
