@@ -8,13 +8,12 @@ sockets, because eventlet and gevent must monkey-patch first. Exit codes: 0 ok, 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from dashboard import exits
 from dashboard.settings import Settings, SettingsError, load_settings, with_overrides
 
-EX_CONFIG = 78
 DEFAULT_CONFIG = Path("settings.toml")
 
 
@@ -23,8 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
     except SettingsError as exc:
-        print(f"dashboard: configuration error: {exc}", file=sys.stderr)
-        return EX_CONFIG
+        return exits.report(exc)
     if args.command == "run":
         _patch(settings.server.async_mode)
         from dashboard.server import serve
@@ -84,12 +82,8 @@ def _offline(command: str, settings: Settings) -> int:
     try:
         loaded = load_collectors(settings)
         assets.check()
-    except SettingsError as exc:
-        print(f"dashboard: configuration error: {exc}", file=sys.stderr)
-        return EX_CONFIG
-    except assets.MissingAsset as exc:
-        print(f"dashboard: installation problem: {exc}", file=sys.stderr)
-        return 1
+    except exits.KNOWN as exc:
+        return exits.report(exc)
     if command == "check":
         enabled = sum(item.enabled for item in loaded)
         print(f"{settings.source}: ok ({enabled} of {len(loaded)} collectors enabled)")

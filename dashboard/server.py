@@ -7,39 +7,25 @@ import gc
 import logging
 import signal
 import socket
-import sys
 from typing import Any
 
-from dashboard import assets, logs
+from dashboard import assets, exits, logs
 from dashboard.settings import Settings, SettingsError
 
 log = logging.getLogger("dashboard")
-EX_CONFIG = 78
 
 
 def serve(settings: Settings) -> int:
     """Run until a signal; 0 on a clean stop, 78 on a configuration problem."""
     logs.configure(settings.server.log_level)
-    server = settings.server
-    problem = _port_problem(server.host, server.port)
-    if problem:
-        print(
-            f"dashboard: configuration error: {settings.source} [server] port = "
-            f"{server.port}: {problem}",
-            file=sys.stderr,
-        )
-        return EX_CONFIG
     try:
         assets.check()
         from dashboard.app import create_app
 
         app = create_app(settings)
-    except SettingsError as exc:
-        print(f"dashboard: configuration error: {exc}", file=sys.stderr)
-        return EX_CONFIG
-    except assets.MissingAsset as exc:
-        print(f"dashboard: installation problem: {exc}", file=sys.stderr)
-        return 1
+        _check_port(settings)
+    except exits.KNOWN as exc:
+        return exits.report(exc)
     return _serve(app, settings)
 
 
@@ -84,6 +70,22 @@ def _install_signal_handlers() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+
+
+def _check_port(settings: Settings) -> None:
+    """Fail early, naming the port, rather than deep inside the server's start."""
+    host, port = settings.server.host, settings.server.port
+    problem = _port_problem(host, port)
+    if problem:
+        raise SettingsError(f"{settings.source} [server] port = {port}: {problem}")
+
+
+def _check_port(settings: Settings) -> None:
+    """Fail early, naming the port, rather than deep inside the server's start."""
+    host, port = settings.server.host, settings.server.port
+    problem = _port_problem(host, port)
+    if problem:
+        raise SettingsError(f"{settings.source} [server] port = {port}: {problem}")
 
 
 def _port_problem(host: str, port: int) -> str | None:

@@ -17,7 +17,7 @@ import pytest
 import socketio
 import websocket
 
-from tests.serverproc import ROOT
+from tests.serverproc import ROOT, free_port
 
 pytestmark = pytest.mark.server
 MODES = ["eventlet", "gevent", "threading"]
@@ -235,7 +235,8 @@ BAD_CONFIGS = [
 @pytest.mark.parametrize("command", ["check", "run"])
 def test_configuration_errors_exit_78_with_one_line(tmp_path, command, config, message):
     started = time.monotonic()
-    result = run_cli(command, config=config, tmp_path=tmp_path)
+    extra = ("--port", str(free_port())) if command == "run" else ()
+    result = run_cli(command, *extra, config=config, tmp_path=tmp_path)
     assert result.returncode == 78, result.stderr
     assert time.monotonic() - started < 5
     lines = result.stderr.strip().splitlines()

@@ -1,0 +1,24 @@
+"""Exit codes and the one-line messages that go with them (no tracebacks for known problems)."""
+
+from __future__ import annotations
+
+import sys
+
+from dashboard.assets import MissingAsset
+from dashboard.settings import SettingsError
+
+EX_OK = 0
+EX_SOFTWARE = 1
+EX_USAGE = 2
+EX_CONFIG = 78  # sysexits.h EX_CONFIG; systemd's RestartPreventExitStatus keys on it
+
+KNOWN = (SettingsError, MissingAsset)
+
+
+def report(problem: SettingsError | MissingAsset) -> int:
+    """Print a known start-up problem as one line on stderr; return its exit code."""
+    if isinstance(problem, SettingsError):
+        print(f"dashboard: configuration error: {problem}", file=sys.stderr)
+        return EX_CONFIG
+    print(f"dashboard: installation problem: {problem}", file=sys.stderr)
+    return EX_SOFTWARE
