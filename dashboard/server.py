@@ -5,12 +5,12 @@ from __future__ import annotations
 import errno
 import gc
 import logging
-import signal
 import socket
 from typing import Any
 
 from dashboard import assets, exits, logs
 from dashboard.settings import Settings, SettingsError
+from dashboard.shutdown import Shutdown
 
 log = logging.getLogger("dashboard")
 
@@ -33,7 +33,8 @@ def _serve(app: Any, settings: Settings) -> int:
     runtime = app.extensions["dashboard"]
     socketio = app.extensions["socketio"]
     server = settings.server
-    _install_signal_handlers()
+    shutdown = Shutdown(socketio, runtime, server.async_mode)
+    shutdown.install()
     runtime.start()
     # Everything allocated so far lives for the whole run: keep it out of GC passes,
     # which otherwise cause the worst fan-out latency spikes.
@@ -55,21 +56,28 @@ def _serve(app: Any, settings: Settings) -> int:
             log_output=False,
             use_reloader=False,
             allow_unsafe_werkzeug=True,
+            **_server_options(server.async_mode),
         )
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        log.info("stopping")
-        runtime.stop()
+        shutdown.finish()
+        log.info("stopped")
     return 0
 
 
-def _install_signal_handlers() -> None:
-    def stop(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
+def _server_options(async_mode: str) -> dict[str, Any]:
+    if async_mode != "gevent":
+        return {}
+    http_log = logging.getLogger("dashboard.http")
+    http_log.addFilter(_closed_websocket_noise)
+    return {"error_log": http_log}
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+
+def _closed_websocket_noise(record: logging.LogRecord) -> bool:
+    """gevent's pywsgi reads the frames a client sends after its websocket closed as a new
+    HTTP request and logs "Invalid HTTP method" (harmless; flask-sock issue #104). Drop it."""
+    return "Invalid HTTP method" not in record.getMessage()
 
 
 def _check_port(settings: Settings) -> None:

@@ -189,12 +189,23 @@ def test_login_is_rate_limited(server_factory):
     assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
 
 
-def test_sigterm_stops_cleanly_with_exit_0(server_factory):
-    server = server_factory(async_mode="eventlet")
-    started = time.monotonic()
-    assert server.stop() == 0
-    assert time.monotonic() - started < 5
-    assert "stopping" in server.output()
+@pytest.mark.parametrize("mode", MODES)
+def test_sigterm_with_a_client_streaming_stops_cleanly_with_exit_0(server_factory, mode):
+    server = server_factory(async_mode=mode)
+    sio = client(server.url, ["/cpu", "/processes"])
+    try:
+        inbox = collect(sio, "/cpu")
+        assert sio.call("subscribe", {}, namespace="/cpu")["ok"]
+        assert sio.call("subscribe", {}, namespace="/processes")["ok"]
+        inbox.get(timeout=10)
+        started = time.monotonic()
+        assert server.stop() == 0
+        assert time.monotonic() - started < 5
+    finally:
+        sio.disconnect()
+    log = server.output()
+    assert "SIGTERM received: stopping" in log and "stopped" in log
+    assert "Traceback" not in log
 
 
 def test_port_in_use_exits_78_naming_the_port(server_factory):
