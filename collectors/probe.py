@@ -17,7 +17,7 @@ import psutil
 
 from collectors.base import Collector
 
-PROCESS_ATTRS = ["pid", "name", "username", "cpu_times", "memory_info", "status", "create_time"]
+PROCESS_ATTRS = ["pid", "name", "cpu_times", "memory_info", "status", "create_time"]
 
 
 class Probe(Protocol):
@@ -39,6 +39,9 @@ class Probe(Protocol):
 
 class SystemProbe:
     """The real machine, read through psutil."""
+
+    def __init__(self) -> None:
+        self._users: dict[tuple[int, float], str] = {}
 
     def cpu_times(self) -> list[dict[str, float]]:
         """Cumulative CPU seconds per logical core (user, system, idle, iowait, ...)."""
@@ -79,23 +82,26 @@ class SystemProbe:
 
     def processes(self) -> list[dict[str, Any]]:
         """One dict per live process: pid, name, username, cpu seconds, rss, status, start."""
-        found = []
+        found, seen = [], set()
         for proc in psutil.process_iter(PROCESS_ATTRS, ad_value=None):
             info = proc.info
-            times = info["cpu_times"]
-            mem = info["memory_info"]
-            found.append(
-                {
-                    "pid": info["pid"],
-                    "name": info["name"] or "",
-                    "username": info["username"] or "",
-                    "cpu_seconds": (times.user + times.system) if times else None,
-                    "rss": mem.rss if mem else None,
-                    "status": info["status"] or "",
-                    "create_time": info["create_time"] or 0.0,
-                }
-            )
+            key = (info["pid"], info["create_time"])
+            seen.add(key)
+            found.append(_process_row(info, self._username(proc, key)))
+        self._users = {key: user for key, user in self._users.items() if key in seen}
         return found
+
+    def _username(self, proc: psutil.Process, key: tuple[int, float]) -> str:
+        """A process's user, looked up once per process lifetime.
+
+        Reading it costs a /proc/<pid>/status read plus a passwd lookup per process: about a
+        third of a whole scan, for a value that practically never changes."""
+        if key not in self._users:
+            try:
+                self._users[key] = proc.username()
+            except psutil.Error:
+                return ""
+        return self._users[key]
 
     def temperatures(self) -> dict[str, list[dict[str, Any]]]:
         """Temperature sensors by chip; empty where the host exposes none."""
@@ -106,6 +112,19 @@ class SystemProbe:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+
+def _process_row(info: dict[str, Any], username: str) -> dict[str, Any]:
+    times, mem = info["cpu_times"], info["memory_info"]
+    return {
+        "pid": info["pid"],
+        "name": info["name"] or "",
+        "username": username,
+        "cpu_seconds": (times.user + times.system) if times else None,
+        "rss": mem.rss if mem else None,
+        "status": info["status"] or "",
+        "create_time": info["create_time"] or 0.0,
+    }
 
 
 def _whole_disks() -> set[str] | None:

@@ -1,0 +1,60 @@
+"""Idle cost: CPU % of one core and RSS with default collectors and no client, ours beside
+Glances in web mode (and Netdata where installed), measured in the same run.
+
+    .venv/bin/python bench/idle.py [--seconds 60] [--settle 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import Glances, make_server, measure, netdata_installed, save
+
+
+def ours(seconds: float, settle: float, mode: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = make_server(Path(tmp), async_mode=mode).start()
+        try:
+            time.sleep(settle)
+            return {"name": f"dashboard ({mode})", **measure(server.proc.pid, seconds).as_dict()}
+        finally:
+            server.stop()
+
+
+def glances(seconds: float, settle: float) -> dict | None:
+    peer = Glances.start()
+    if peer is None:
+        return None
+    try:
+        time.sleep(settle)
+        return {"name": "Glances 4 (web mode)", **measure(peer.proc.pid, seconds).as_dict()}
+    finally:
+        peer.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--settle", type=float, default=10.0)
+    parser.add_argument("--mode", default="eventlet")
+    args = parser.parse_args()
+    rows = [ours(args.seconds, args.settle, args.mode)]
+    peer = glances(args.seconds, args.settle)
+    notes = []
+    if peer is None:
+        notes.append("Glances not installed (make bench installs it into .venv-bench)")
+    else:
+        rows.append(peer)
+    if not netdata_installed():
+        notes.append("Netdata not installed on this machine: not measured")
+    for row in rows:
+        print(f"idle {row['name']}: {row['cpu_percent']:.2f} % of one core, "
+              f"RSS {row['rss_mb']:.1f} MB over {row['seconds']:.0f} s")  # fmt: skip
+    save("idle", {"rows": rows, "notes": notes, "params": vars(args)})
+
+
+if __name__ == "__main__":
+    main()
