@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -31,14 +31,17 @@ class Scheduler:
 
     def start(self) -> None:
         now = datetime.now(UTC)
-        for runner in self.runners:
+        for index, runner in enumerate(self.runners):
+            # Spread the collectors over the first second instead of firing them all on the
+            # same beat: each sample's emit then has the loop to itself.
+            offset = timedelta(seconds=index / max(1, len(self.runners)))
             self._scheduler.add_job(
                 runner.tick,
                 "interval",
                 seconds=runner.interval,
                 id=runner.name,
                 name=runner.name,
-                next_run_time=now,
+                next_run_time=now + offset,
             )
         self._scheduler.start()
 
