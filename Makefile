@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint system-deps clean
+.PHONY: run test lint bench system-deps clean
 
 run: $(VENV)/.installed node_modules/.installed
 	$(BIN)/dashboard run
@@ -20,6 +20,16 @@ test: $(VENV)/.installed node_modules/.installed system-deps
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Benchmarks (docs/benchmarks.md): ~30 minutes, run alone on the machine. Glances, the peer
+# we measure against, goes into its own venv so it never mixes with the product's.
+bench: $(VENV)/.installed node_modules/.installed system-deps .venv-bench/.installed
+	$(BIN)/python -m bench.run_all
+
+.venv-bench/.installed:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet 'glances[web]'
+	touch $@
 
 # The socket.io browser client comes from npm (pinned by package-lock.json), never copied in.
 node_modules/.installed: package.json package-lock.json

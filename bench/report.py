@@ -1,0 +1,251 @@
+"""Render bench/results/*.json into docs/benchmarks.md and plotly charts (docs/benchmarks/)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+
+# Changes made because a benchmark showed a cost, with the figures before and after.
+IMPROVEMENTS = Path(__file__).with_name("improvements.md")
+
+
+def render(results: Path, docs: Path) -> Path:
+    data = {p.stem: json.loads(p.read_text()) for p in sorted(results.glob("*.json"))}
+    charts = docs / "benchmarks"
+    charts.mkdir(parents=True, exist_ok=True)
+    parts = [_header(data), _summary(data), _idle(data), _watch(data),
+             _fanout(data, charts), _history(), _page(data, charts), _improvements()]  # fmt: skip
+    out = docs / "benchmarks.md"
+    out.write_text("\n".join(p for p in parts if p))
+    return out
+
+
+def _header(data: dict[str, Any]) -> str:
+    when = sorted({d.get("measured_at", "?") for d in data.values()})
+    return f"""# Benchmarks
+
+Figures from one run of `make bench` (= `.venv/bin/python -m bench.run_all`) on {_machine()},
+each benchmark alone on the machine, one after another ({when[0]} to {when[-1]}).
+Every process is a real one on 127.0.0.1; CPU is % of **one** core from `/proc/<pid>/stat`
+(utime + stime of the process and all its children), memory is RSS. Benchmarks report
+figures: they never pass or fail (the machines are shared and noisy), and the targets below
+come from issue #3. Re-render this page from the saved JSON with
+`.venv/bin/python -m bench.run_all --render`.
+"""
+
+
+def _machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{os.cpu_count()} cores ({model}), {mem:.0f} GiB, Python "
+            f"{platform.python_version()}")  # fmt: skip
+
+
+def _row(data: dict[str, Any], bench: str, name_part: str) -> dict[str, Any] | None:
+    for row in data.get(bench, {}).get("rows", []):
+        if name_part in row["name"]:
+            return row
+    return None
+
+
+def _summary(data: dict[str, Any]) -> str:
+    lines = ["## Targets", "", "| target | measured | holds |", "|---|---|---|"]
+    idle = _row(data, "idle", "dashboard")
+    if idle:
+        ok = idle["cpu_percent"] <= 1.0 and idle["rss_mb"] <= 80
+        lines.append(f"| idle ≤ 1 % of one core, ≤ 80 MB RSS | {idle['cpu_percent']:.2f} %, "
+                     f"{idle['rss_mb']:.0f} MB | {_yes(ok)} |")  # fmt: skip
+    watch = _row(data, "watch", "dashboard")
+    if watch:
+        extra = watch["cpu_percent"] - watch["idle_cpu_percent"]
+        kb = watch["bytes_per_s"] / 1024
+        lines.append(f"| one watching client ≤ 0.3 % of one core, ≤ 10 KB/s | +{extra:.2f} % "
+                     f"over idle, {kb:.1f} KB/s | {_yes(extra <= 0.3 and kb <= 10)} |")  # fmt: skip
+    for mode, best in _fanout_best(data).items():
+        ok = best is not None and best >= 1000
+        lines.append(f"| fan-out: 1,000 clients at 1 Hz, p99 ≤ 100 ms, nothing lost ({mode}) | "
+                     f"{best or 0:,} clients | {_yes(ok)} |")  # fmt: skip
+    page = data.get("page")
+    if page:
+        busy = page["busy"]["busy_percent"]
+        lines.append(f"| page ≤ 5 % main-thread busy with all charts live | {busy:.1f} % "
+                     f"| {_yes(busy <= 5)} |")  # fmt: skip
+        heap = page["heap"]
+        lines.append(f"| page heap flat over 10 minutes | {_heap_text(heap)} | "
+                     f"{_yes(bool(heap.get('flat')))} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _fanout_best(data: dict[str, Any]) -> dict[str, int | None]:
+    """Largest N per mode with p99 ≤ 100 ms, nothing lost, everyone connected."""
+    best: dict[str, int | None] = {}
+    for step in data.get("fanout", {}).get("steps", []):
+        best.setdefault(step["mode"], None)
+        if _step_ok(step):
+            best[step["mode"]] = max(best[step["mode"]] or 0, step["clients"])
+    return best
+
+
+def _step_ok(step: dict[str, Any]) -> bool:
+    return (step.get("p99_ms", 1e9) <= 100 and not step.get("lost")
+            and step.get("connected") == step["clients"] and not step.get("dropped"))  # fmt: skip
+
+
+def _idle(data: dict[str, Any]) -> str:
+    idle = data.get("idle")
+    if not idle:
+        return ""
+    lines = ["## 1. Idle cost", "", "Default collectors, no client, measured over "
+             f"{idle['params']['seconds']:.0f} s after {idle['params']['settle']:.0f} s to "
+             "settle. Command: `.venv/bin/python -m bench.idle`.", "",
+             "| server | CPU % of one core | RSS |", "|---|---|---|"]  # fmt: skip
+    lines += [f"| {r['name']} | {r['cpu_percent']:.2f} | {r['rss_mb']:.0f} MB |"
+              for r in idle["rows"]]  # fmt: skip
+    lines += ["", *[f"- {note}" for note in idle.get("notes", [])]]
+    lines.append(
+        "- Glances refreshes its stats only when asked, so its idle web server is "
+        "cheap; ours samples every collector on schedule (that is what gives every "
+        "new page its history at once)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _watch(data: dict[str, Any]) -> str:
+    watch = data.get("watch")
+    if not watch:
+        return ""
+    lines = ["## 2. Cost per watching client", "",
+             "One client for "
+             f"{watch['params']['seconds']:.0f} s: ours subscribed to every namespace (push), "
+             "Glances polled for `/api/4/all` once a second over one keep-alive connection. "
+             "Bytes are counted both ways by a loopback proxy. Command: "
+             "`.venv/bin/python -m bench.watch`.", "",
+             "| server | CPU % of one core (idle) | extra for the client | on the wire |",
+             "|---|---|---|---|"]  # fmt: skip
+    for r in watch["rows"]:
+        extra = r["cpu_percent"] - r["idle_cpu_percent"]
+        lines.append(f"| {r['name']} | {r['cpu_percent']:.2f} ({r['idle_cpu_percent']:.2f}) | "
+                     f"+{extra:.2f} | {r['bytes_per_s'] / 1024:.1f} KB/s |")  # fmt: skip
+    ours = _row(data, "watch", "dashboard")
+    if ours:
+        lines += ["", f"Delay from a sample's timestamp to its arrival at this client: p50 "
+                      f"{ours['delay_p50_ms']} ms, p99 {ours['delay_p99_ms']} ms over "
+                      f"{ours['samples']} samples."]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _fanout(data: dict[str, Any], charts: Path) -> str:
+    fan = data.get("fanout")
+    if not fan:
+        return ""
+    params = fan["params"]
+    lines = ["## 3. Fan-out", "",
+             f"N clients subscribed to `/cpu` (1 Hz) for {params['seconds']:.0f} s per step, "
+             f"from {params['workers']} load-generator processes of lean asyncio websocket "
+             "clients on the same 2 cores. A mode stops at the first step with p99 > 100 ms, "
+             "a lost sample or a client that cannot connect. Command: "
+             "`.venv/bin/python -m bench.fanout`. Chart: "
+             "[docs/benchmarks/fanout.html](benchmarks/fanout.html).", "",
+             "| mode | clients | connected | p50 ms | p99 ms | max ms | lost | server CPU % | "
+             "load generator CPU % | machine CPU % |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for s in fan["steps"]:
+        lines.append(f"| {s['mode']} | {s['clients']:,} | {s['connected']:,} | "
+                     f"{s.get('p50_ms')} | {s.get('p99_ms')} | {s.get('max_ms')} | "
+                     f"{s.get('lost')} | {s.get('server_cpu')} | {s.get('loadgen_cpu')} | "
+                     f"{s.get('machine_cpu')} |")  # fmt: skip
+    _fanout_chart(fan["steps"], charts / "fanout.html")
+    return "\n".join(lines) + "\n"
+
+
+def _fanout_chart(steps: list[dict[str, Any]], path: Path) -> None:
+    fig = go.Figure()
+    for mode in dict.fromkeys(s["mode"] for s in steps):
+        mine = [s for s in steps if s["mode"] == mode]
+        fig.add_scatter(x=[s["clients"] for s in mine], y=[s.get("p99_ms") for s in mine],
+                        mode="lines+markers", name=f"{mode} p99")  # fmt: skip
+        fig.add_scatter(x=[s["clients"] for s in mine], y=[s.get("server_cpu") for s in mine],
+                        mode="lines+markers", name=f"{mode} server CPU %", yaxis="y2",
+                        line={"dash": "dot"})  # fmt: skip
+    fig.add_hline(y=100, line_dash="dash", annotation_text="p99 target 100 ms")
+    fig.update_layout(title="Fan-out at 1 Hz: delivery delay p99 and server CPU",
+                      xaxis_title="clients", yaxis_title="p99 delay (ms)",
+                      yaxis2={"title": "server CPU % of one core", "overlaying": "y",
+                              "side": "right"})  # fmt: skip
+    _write(fig, path)
+
+
+def _history() -> str:
+    return (
+        "## 4. History\n\nNot measured yet: the history store (issue #4) has not landed. "
+        "Its benchmark — bytes per stored sample, 1 h and 24 h query time — goes here.\n"
+    )
+
+
+def _page(data: dict[str, Any], charts: Path) -> str:
+    page = data.get("page")
+    if not page:
+        return ""
+    busy, heap, ttd = page["busy"], page["heap"], page["time_to_data"]
+    params = page["params"]
+    lines = ["## 5. The page", "",
+             f"Headless Chromium ({params['viewport']['width']}×{params['viewport']['height']}) "
+             f"on the live page with {page['charts']} charts; metrics from the DevTools "
+             "protocol (`Performance.getMetrics`). Command: `.venv/bin/python -m bench.page`. "
+             "Chart: [docs/benchmarks/page.html](benchmarks/page.html).", "",
+             "| measure | value |", "|---|---|",
+             f"| navigation to every chart showing data | {ttd['seconds']:.2f} s |",
+             f"| main-thread busy (TaskDuration) over {busy['wall_seconds']:.0f} s | "
+             f"{busy['busy_percent']:.1f} % |",
+             f"| of which script / layout / style | {busy['ScriptDuration_ms_per_s']:.0f} / "
+             f"{busy['LayoutDuration_ms_per_s']:.0f} / {busy['RecalcStyleDuration_ms_per_s']:.0f}"
+             " ms per s |",
+             f"| JS heap after GC, first → last over {params['minutes']:g} min | "
+             f"{_heap_text(heap)} |"]  # fmt: skip
+    cpu = busy.get("cpu_percent", {})
+    if cpu:
+        lines.append(f"| renderer CPU / server CPU meanwhile | {cpu.get('page_renderer')} % / "
+                     f"{cpu.get('server')} % of one core |")  # fmt: skip
+    _heap_chart(heap, charts / "page.html")
+    return "\n".join(lines) + "\n"
+
+
+def _heap_text(heap: dict[str, Any]) -> str:
+    return (f"{heap['first_gc_mb']:.1f} → {heap['last_gc_mb']:.1f} MB "
+            f"(slope {heap.get('steady_slope_mb_per_min') or heap['slope_mb_per_min']:.2f} "
+            "MB/min)")  # fmt: skip
+
+
+def _heap_chart(heap: dict[str, Any], path: Path) -> None:
+    samples = heap["samples"]
+    fig = go.Figure()
+    x = [s["server_age_s"] / 60 for s in samples]
+    fig.add_scatter(x=x, y=[s["gc_mb"] for s in samples], mode="lines+markers",
+                    name="JS heap after GC (MB)")  # fmt: skip
+    fig.add_scatter(x=x, y=[s["raw_mb"] for s in samples], mode="lines", name="JS heap (MB)")
+    fig.update_layout(title="The page's JS heap over time", xaxis_title="minutes",
+                      yaxis_title="MB")  # fmt: skip
+    _write(fig, path)
+
+
+def _improvements() -> str:
+    return "## What the benchmarks changed\n\n" + IMPROVEMENTS.read_text()
+
+
+def _write(fig: go.Figure, path: Path) -> None:
+    # Loaded from plotly's CDN when viewed: committing plotly.js itself would copy a
+    # third-party file into the repo. (The dashboard page never uses a CDN.)
+    fig.write_html(path, include_plotlyjs="cdn", full_html=True)
