@@ -24,6 +24,7 @@ lint: $(VENV)/.installed
 # Benchmarks (docs/benchmarks.md): ~30 minutes, run alone on the machine. Glances, the peer
 # we measure against, goes into its own venv so it never mixes with the product's.
 bench: $(VENV)/.installed node_modules/.installed system-deps .venv-bench/.installed
+	$(BIN)/python -m pip install --quiet --editable '.[test,bench]'
 	$(BIN)/python -m bench.run_all
 
 .venv-bench/.installed:
