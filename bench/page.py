@@ -401,8 +401,11 @@ def summary(result: dict[str, Any]) -> str:
     ttd, busy, heap = result["time_to_data"], result["busy"], result["heap"]
     spread = busy["per_interval_busy_percent"]
     verdict = {True: "flat", False: "NOT flat", None: "not measured (needs --minutes >= 6)"}
+    steady_busy = heap["steady_busy_percent"]
+    steady_busy = "n/a" if steady_busy is None else f"{steady_busy:.2f} %"
     lines = [
-        f"time to data: {ttd['seconds']:.2f} s from goto ({result['charts']} charts); page "
+        f"time to data: {ttd['seconds']:.2f} s from goto ({result['charts']} charts, "
+        f"{result['charts_in_viewport']} in the viewport); page "
         f"performance.now() {ttd['page_ms']:.0f} ms, DOMContentLoaded "
         f"{ttd['dom_content_loaded_ms']:.0f} ms",
         f"main thread busy: {busy['busy_percent']:.2f} % over {busy['wall_seconds']} s "
@@ -417,7 +420,7 @@ def summary(result: dict[str, Any]) -> str:
         f"{len(heap['samples'])} samples; slope {heap['slope_mb_per_min']} MB/min",
         f"  once the {WINDOW_SECONDS} s window is full: slope {heap['steady_slope_mb_per_min']} "
         f"MB/min over {heap['steady_samples']} samples -> {verdict[heap['flat']]}; "
-        f"busy {heap['steady_busy_percent']} %",
+        f"busy between samples {steady_busy}",
     ]
     return "\n".join(lines + profile_lines(result.get("profile")))
 

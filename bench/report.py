@@ -12,14 +12,18 @@ import plotly.graph_objects as go
 
 # Changes made because a benchmark showed a cost, with the figures before and after.
 IMPROVEMENTS = Path(__file__).with_name("improvements.md")
+# Hand-written remarks about the published run (what else was going on, what was tried).
+NOTES = Path(__file__).with_name("notes.md")
 
 
 def render(results: Path, docs: Path) -> Path:
     data = {p.stem: json.loads(p.read_text()) for p in sorted(results.glob("*.json"))}
     charts = docs / "benchmarks"
     charts.mkdir(parents=True, exist_ok=True)
-    parts = [_header(data), _summary(data), _idle(data), _watch(data),
-             _fanout(data, charts), _history(), _page(data, charts), _improvements()]  # fmt: skip
+    parts = [
+        _header(data), _summary(data), _idle(data), _watch(data), _fanout(data, charts),
+        _history(), _page(data, charts), _improvements(), _notes(),
+    ]  # fmt: skip
     out = docs / "benchmarks.md"
     out.write_text("\n".join(p for p in parts if p))
     return out
@@ -243,6 +247,10 @@ def _heap_chart(heap: dict[str, Any], path: Path) -> None:
 
 def _improvements() -> str:
     return "## What the benchmarks changed\n\n" + IMPROVEMENTS.read_text()
+
+
+def _notes() -> str:
+    return "## Notes on this run\n\n" + NOTES.read_text() if NOTES.is_file() else ""
 
 
 def _write(fig: go.Figure, path: Path) -> None:
