@@ -7,6 +7,7 @@ every process started here is stopped by its PID.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -215,3 +216,12 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def window_args(doc: str) -> argparse.Namespace:
+    """Command-line options shared by the ours-beside-Glances benchmarks."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="measuring window")
+    parser.add_argument("--settle", type=float, default=10.0, help="wait after start-up")
+    parser.add_argument("--mode", default="eventlet", help="our server's async_mode")
+    return parser.parse_args()

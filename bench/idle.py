@@ -6,12 +6,11 @@ Glances in web mode (and Netdata where installed), measured in the same run.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Glances, make_server, measure, netdata_installed, save
+from bench.common import Glances, make_server, measure, netdata_installed, save, window_args
 
 
 def ours(seconds: float, settle: float, mode: str) -> dict:
@@ -36,11 +35,7 @@ def glances(seconds: float, settle: float) -> dict | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--settle", type=float, default=10.0)
-    parser.add_argument("--mode", default="eventlet")
-    args = parser.parse_args()
+    args = window_args(__doc__)
     rows = [ours(args.seconds, args.settle, args.mode)]
     peer = glances(args.seconds, args.settle)
     notes = []

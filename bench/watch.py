@@ -7,7 +7,6 @@ the wire per second (counted by a loopback proxy, both directions), in the same 
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import statistics
 import tempfile
@@ -17,7 +16,15 @@ from pathlib import Path
 
 import socketio
 
-from bench.common import ByteCountingProxy, CostMeter, Glances, make_server, percentile, save
+from bench.common import (
+    ByteCountingProxy,
+    CostMeter,
+    Glances,
+    make_server,
+    percentile,
+    save,
+    window_args,
+)
 
 NAMESPACES = ["/cpu", "/memory", "/load", "/disk", "/filesystem", "/network", "/processes",
               "/sensors"]  # fmt: skip
@@ -116,11 +123,7 @@ def poll(peer: Glances, seconds: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--settle", type=float, default=10.0)
-    parser.add_argument("--mode", default="eventlet")
-    args = parser.parse_args()
+    args = window_args(__doc__)
     rows = [ours(args.seconds, args.settle, args.mode)]
     peer = glances(args.seconds, args.settle)
     if peer is not None:
