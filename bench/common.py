@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -225,3 +228,29 @@ def window_args(doc: str) -> argparse.Namespace:
     parser.add_argument("--settle", type=float, default=10.0, help="wait after start-up")
     parser.add_argument("--mode", default="eventlet", help="our server's async_mode")
     return parser.parse_args()
+
+
+@contextlib.contextmanager
+def settled_dashboard(mode: str, settle: float) -> Iterator[ServerProcess]:
+    """Our server with default collectors, given ``settle`` seconds after start-up."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server = make_server(Path(tmp), async_mode=mode).start()
+        try:
+            time.sleep(settle)
+            yield server
+        finally:
+            server.stop()
+
+
+@contextlib.contextmanager
+def settled_glances(settle: float) -> Iterator[Glances | None]:
+    """Glances in web mode after ``settle`` seconds (None where it is not installed)."""
+    peer = Glances.start()
+    if peer is None:
+        yield None
+        return
+    try:
+        time.sleep(settle)
+        yield peer
+    finally:
+        peer.stop()

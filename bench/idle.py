@@ -6,32 +6,26 @@ Glances in web mode (and Netdata where installed), measured in the same run.
 
 from __future__ import annotations
 
-import tempfile
-import time
-from pathlib import Path
-
-from bench.common import Glances, make_server, measure, netdata_installed, save, window_args
+from bench.common import (
+    measure,
+    netdata_installed,
+    save,
+    settled_dashboard,
+    settled_glances,
+    window_args,
+)
 
 
 def ours(seconds: float, settle: float, mode: str) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        server = make_server(Path(tmp), async_mode=mode).start()
-        try:
-            time.sleep(settle)
-            return {"name": f"dashboard ({mode})", **measure(server.proc.pid, seconds).as_dict()}
-        finally:
-            server.stop()
+    with settled_dashboard(mode, settle) as server:
+        return {"name": f"dashboard ({mode})", **measure(server.proc.pid, seconds).as_dict()}
 
 
 def glances(seconds: float, settle: float) -> dict | None:
-    peer = Glances.start()
-    if peer is None:
-        return None
-    try:
-        time.sleep(settle)
+    with settled_glances(settle) as peer:
+        if peer is None:
+            return None
         return {"name": "Glances 4 (web mode)", **measure(peer.proc.pid, seconds).as_dict()}
-    finally:
-        peer.stop()
 
 
 def main() -> None:

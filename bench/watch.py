@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import http.client
 import statistics
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import socketio
 
@@ -20,9 +18,12 @@ from bench.common import (
     ByteCountingProxy,
     CostMeter,
     Glances,
-    make_server,
+    ServerProcess,
+    measure,
     percentile,
     save,
+    settled_dashboard,
+    settled_glances,
     window_args,
 )
 
@@ -31,20 +32,13 @@ NAMESPACES = ["/cpu", "/memory", "/load", "/disk", "/filesystem", "/network", "/
 
 
 def ours(seconds: float, settle: float, mode: str) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        server = make_server(Path(tmp), async_mode=mode).start()
-        try:
-            time.sleep(settle)
-            idle = CostMeter(server.proc.pid)
-            time.sleep(seconds)
-            idle_cost = idle.read()
-            return {"idle_cpu_percent": round(idle_cost.cpu_percent, 3),
-                    **watch_ours(server, seconds)}  # fmt: skip
-        finally:
-            server.stop()
+    with settled_dashboard(mode, settle) as server:
+        idle = measure(server.proc.pid, seconds)
+        return {"idle_cpu_percent": round(idle.cpu_percent, 3),
+                **watch_ours(server, seconds, mode)}  # fmt: skip
 
 
-def watch_ours(server, seconds: float) -> dict:
+def watch_ours(server: ServerProcess, seconds: float, mode: str) -> dict:
     proxy = ByteCountingProxy(server.port)
     delays: list[float] = []
     # Through the proxy the client's default Origin names the proxy's port, which the server
@@ -67,28 +61,18 @@ def watch_ours(server, seconds: float) -> dict:
     finally:
         sio.disconnect()
     ms = [d * 1000 for d in delays]
-    return {"name": f"dashboard ({server_mode(server)}), push", **cost.as_dict(),
+    return {"name": f"dashboard ({mode}), push", **cost.as_dict(),
             "bytes_per_s": round(wire), "samples": len(ms),
             "delay_p50_ms": round(statistics.median(ms), 2),
             "delay_p99_ms": round(percentile(ms, 0.99), 2)}  # fmt: skip
 
 
-def server_mode(server) -> str:
-    return server.config.read_text().split('async_mode = "')[1].split('"')[0]
-
-
 def glances(seconds: float, settle: float) -> dict | None:
-    peer = Glances.start()
-    if peer is None:
-        return None
-    try:
-        time.sleep(settle)
-        idle = CostMeter(peer.proc.pid)
-        time.sleep(seconds)
-        idle_cost = idle.read()
-        return {"idle_cpu_percent": round(idle_cost.cpu_percent, 3), **poll(peer, seconds)}
-    finally:
-        peer.stop()
+    with settled_glances(settle) as peer:
+        if peer is None:
+            return None
+        idle = measure(peer.proc.pid, seconds)
+        return {"idle_cpu_percent": round(idle.cpu_percent, 3), **poll(peer, seconds)}
 
 
 def poll(peer: Glances, seconds: float) -> dict:
