@@ -1,20 +1,42 @@
-"""Recent history in memory: instant backfill for ``subscribe`` and ``/api/history``.
+"""History: the recent window in memory, tiers on disk, one interface (append, query, latest).
 
-Columnar per collector (one float array per series, NaN for "no value") so an hour of
-one-second samples costs a few hundred KB rather than tens of MB of dicts.
+- ``append`` (from the hub, on the event loop) puts a reading in the memory window and in the
+  pending batch; it never touches the disk.
+- ``flush`` and ``maintain`` (scheduled, in a native thread) write the batch as compressed
+  chunks, roll closed blocks up into min/avg/max buckets and prune old chunks.
+- ``query`` answers from memory when the span fits the window, else from the raw tier
+  (spans up to ``RAW_SPAN``) or the rollup tier, always within a point budget.
+
+A history file that is corrupt, read-only or full never stops the dashboard: the problem is
+logged once, shown in ``/healthz`` (and so on the page), and the live charts run from memory.
 """
 
 from __future__ import annotations
 
 import bisect
+import logging
 import math
-import threading
+import sqlite3
+import time
 from array import array
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-MAX_CAPACITY = 100_000
+from dashboard.rollup import downsample, rollup, split_stats
+from dashboard.settings import HistorySettings
+from dashboard.store import BLOCK, RAW, ROLLUP, Block, ChunkStore, StoreError
+from dashboard.workers import native_lock
+
+log = logging.getLogger(__name__)
+
+MEMORY_WINDOW = 3_600.0  # the newest hour is served from memory
+RAW_SPAN = 6 * 3_600.0  # longer spans are answered from the rollup tier
+MAX_CAPACITY = 100_000  # points per collector in memory
+MAX_WAITING = 200_000  # readings held for the disk while it cannot be written
 DEFAULT_MAX_POINTS = 1_000
+EXPORT_MAX_POINTS = 200_000
 
 
 class _Ring:
@@ -42,9 +64,6 @@ class _Ring:
         for column in self.columns.values():
             del column[:count]
 
-    def window(self, start: float, end: float) -> tuple[int, int]:
-        return bisect.bisect_right(self.ts, start), bisect.bisect_right(self.ts, end)
-
 
 class MemoryHistory:
     """The last ``window`` seconds of every collector's values, safe across threads."""
@@ -52,12 +71,15 @@ class MemoryHistory:
     def __init__(self, window: float) -> None:
         self.window = window
         self._rings: dict[str, _Ring] = {}
-        self._lock = threading.Lock()
+        self._lock = native_lock()
 
     def register(self, collector: str, interval: float) -> None:
         capacity = min(MAX_CAPACITY, math.ceil(self.window / interval) + 1)
         with self._lock:
             self._rings[collector] = _Ring(capacity)
+
+    def collectors(self) -> list[str]:
+        return list(self._rings)
 
     def append(self, collector: str, ts: float, values: Mapping[str, float | None]) -> None:
         with self._lock:
@@ -65,31 +87,314 @@ class MemoryHistory:
             if ring is not None:
                 ring.append(ts, values)
 
-    def query(
-        self,
-        collector: str,
-        start: float,
-        end: float = math.inf,
-        series: Iterable[str] | None = None,
-        max_points: int = DEFAULT_MAX_POINTS,
-    ) -> dict[str, Any]:
-        """Points with ``start < ts <= end``, thinned evenly to at most ``max_points``."""
+    def rows(
+        self, collector: str, start: float, end: float = math.inf
+    ) -> tuple[list[float], dict[str, list[float]]]:
+        """Rows with ``start < ts <= end`` (NaN where a series had no value)."""
         with self._lock:
             ring = self._rings.get(collector)
             if ring is None:
-                return {"ts": [], "values": {}}
-            lo, hi = ring.window(start, end)
-            step = max(1, math.ceil((hi - lo) / max_points))
-            # Keep the newest point: thin from the end backwards.
-            picks = range(hi - 1, lo - 1, -step)[::-1]
-            names = (
-                ring.columns.keys() if series is None else [s for s in series if s in ring.columns]
+                return [], {}
+            lo, hi = bisect.bisect_right(ring.ts, start), bisect.bisect_right(ring.ts, end)
+            return ring.ts[lo:hi].tolist(), {n: c[lo:hi].tolist() for n, c in ring.columns.items()}
+
+    def latest(self, collector: str) -> tuple[float, dict[str, float]] | None:
+        with self._lock:
+            ring = self._rings.get(collector)
+            if ring is None or not ring.ts:
+                return None
+            return ring.ts[-1], {n: c[-1] for n, c in ring.columns.items()}
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a client asks of history: one collector's rows with ``start < ts <= end``."""
+
+    collector: str
+    start: float
+    end: float = math.inf
+    series: Iterable[str] | None = None
+    max_points: int = DEFAULT_MAX_POINTS
+    prefer_raw: bool = False  # exports: full resolution for any span within retention
+
+
+@dataclass
+class Answer:
+    """Rows for one request, with how they were made."""
+
+    ts: list[float]
+    columns: dict[str, list[float]]
+    tier: str  # "raw" or "rollup"
+    step: float  # seconds per point; 0 when every stored sample is there
+    stats: dict[str, dict[str, list[float]]] | None = None  # rollup min/avg/max per series
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "ts": self.ts,
+            "values": {n: _json(c) for n, c in self.columns.items()},
+            "tier": self.tier,
+            "step": self.step,
+        }
+        if self.stats is not None:
+            for stat in ("min", "max"):
+                body[stat] = {n: _json(s[stat]) for n, s in self.stats.items()}
+        return body
+
+
+class History:
+    """Memory window plus the SQLite tiers; see the module docstring for who calls what."""
+
+    def __init__(
+        self,
+        settings: HistorySettings,
+        clock: Callable[[], float] = time.time,
+        connect: Callable[..., sqlite3.Connection] = sqlite3.connect,
+    ) -> None:
+        self.settings, self.clock = settings, clock
+        self.memory = MemoryHistory(window=min(settings.retention, MEMORY_WINDOW))
+        self.store = ChunkStore(settings.path, connect) if settings.path is not None else None
+        self.readable = False
+        self.problem: StoreError | None = None
+        self.dropped = 0
+        self.last_flush: float | None = None
+        self._io = native_lock()  # one store operation at a time
+        self._waiting: deque[tuple[str, float, Mapping[str, float | None]]] = deque()
+        self._open: dict[str, Block] = {}
+        self._unwritten: dict[tuple[str, float], Block] = {}
+        self._closed = False
+
+    @property
+    def window(self) -> float:
+        """The longest span a client may ask for."""
+        if self.store is None:
+            return self.memory.window
+        return self.settings.rollup_retention
+
+    def register(self, collector: str, interval: float) -> None:
+        self.memory.register(collector, interval)
+
+    # -- called from the event loop: memory only -------------------------------------------
+
+    def append(self, collector: str, ts: float, values: Mapping[str, float | None]) -> None:
+        ts = round(ts, 3)  # what the disk keeps (milliseconds), so both agree on every ts
+        self.memory.append(collector, ts, values)
+        if self.store is not None and not self._closed:
+            self._waiting.append((collector, ts, values))
+            if len(self._waiting) > MAX_WAITING:
+                self._waiting.popleft()
+                self.dropped += 1
+
+    def latest(self, collector: str) -> tuple[float, dict[str, float]] | None:
+        return self.memory.latest(collector)
+
+    def needs_disk(self, query: Query) -> bool:
+        """Whether answering reads the file (so: not on the event loop)."""
+        span = min(query.end, self.clock()) - query.start
+        return self.readable and span > self.memory.window
+
+    def status(self) -> dict[str, Any]:
+        state = "ok" if self.problem is None else "degraded"
+        if self.store is None:
+            state = "memory"
+        return {
+            "state": state,
+            "path": None if self.store is None else str(self.store.path),
+            "error": None if self.problem is None else str(self.problem),
+            "waiting": len(self._waiting) + sum(len(b.ts) for b in self._unwritten.values()),
+            "dropped": self.dropped,
+            "last_flush": self.last_flush,
+        }
+
+    # -- called in native threads ------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open the file and load its newest hour into memory (before collecting starts)."""
+        if self.store is None:
+            return
+        with self._io:
+            try:
+                self._note(self.store.open())
+                self.readable = True
+                self._preload()
+            except StoreError as exc:
+                self._note(exc)
+
+    def flush(self) -> None:
+        """Write every waiting reading into its chunk, in one transaction."""
+        if self.store is None:
+            return
+        with self._io:
+            while self._waiting:
+                self._add(*self._waiting.popleft())
+            if not self._unwritten or not self.store.writable:
+                self._bound_unwritten()
+                return
+            try:
+                self.store.write(list(self._unwritten.values()))
+            except StoreError as exc:
+                self._note(exc)
+                self._bound_unwritten()
+                return
+            self._unwritten.clear()
+            self.last_flush = self.clock()
+            self._note(None)
+
+    def maintain(self) -> None:
+        """Roll closed raw blocks up into min/avg/max buckets; prune what retention drops."""
+        if self.store is None or not self.store.writable:
+            return
+        with self._io:
+            try:
+                now = self.clock()
+                for collector, start in self.store.unrolled(now - self.settings.flush_interval):
+                    self._roll(collector, start)
+                self.store.prune(RAW, now - self.settings.retention)
+                self.store.prune(ROLLUP, now - self.settings.rollup_retention)
+            except StoreError as exc:
+                self._note(exc)
+
+    def close(self) -> None:
+        """Flush what is waiting and close the file (on shutdown; safe to call twice)."""
+        if self._closed or self.store is None:
+            return
+        self.flush()
+        self._closed = True
+        with self._io:
+            self.store.close()
+
+    def answer(self, query: Query) -> Answer:
+        """The rows of the right tier for the query's span, within its point budget."""
+        collector, start, end = query.collector, query.start, query.end
+        now = self.clock()
+        span = min(end, now) - start
+        raw_ok = start >= now - self.settings.retention and (query.prefer_raw or span <= RAW_SPAN)
+        stats = None
+        if not self.needs_disk(query):
+            ts, columns, tier, step = *self.memory.rows(collector, start, end), "raw", 0.0
+        elif raw_ok:
+            ts, columns, tier, step = *self._raw(collector, start, end), "raw", 0.0
+        else:
+            ts, stats = self._rollup(collector, start, end)
+            columns = {n: list(s["avg"]) for n, s in stats.items()}
+            tier, step = "rollup", self.settings.rollup
+        if query.series is not None:
+            wanted = set(query.series)
+            columns = {n: c for n, c in columns.items() if n in wanted}
+            stats = None if stats is None else {n: s for n, s in stats.items() if n in wanted}
+        if len(ts) > query.max_points:
+            return self._thin(ts, columns, stats, tier, step, query.max_points)
+        return Answer(ts, columns, tier, step, stats)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _thin(self, ts, columns, stats, tier, step, max_points) -> Answer:
+        new_ts, new_columns, width = downsample(ts, columns, max_points)
+        if stats is not None:
+            flat = {f"{n}|{k}": v for n, s in stats.items() for k, v in s.items()}
+            _, merged, _ = downsample(ts, flat, max_points)
+            # Averages average; the extremes of merged buckets are the extremes of their parts.
+            for name, parts in stats.items():
+                for stat in ("min", "max"):
+                    merged[f"{name}|{stat}"] = _extreme(ts, parts[stat], width, stat)
+            stats = split_stats(merged)
+        return Answer(new_ts, new_columns, tier, max(step, width), stats)
+
+    def _raw(self, collector: str, start: float, end: float) -> tuple[list[float], dict]:
+        """Disk rows, then memory rows newer than the disk's newest (not yet flushed)."""
+        merged = Block(collector, RAW, start)
+        try:
+            with self._io:
+                ts, columns = self.store.read(collector, RAW, start, end)  # type: ignore[union-attr]
+        except StoreError as exc:
+            self._note(exc)
+            ts, columns = [], {}
+        merged.extend(ts, columns)
+        tail_ts, tail_columns = self.memory.rows(collector, merged.ts[-1] if ts else start, end)
+        merged.extend(tail_ts, tail_columns)
+        return merged.ts, merged.columns
+
+    def _rollup(self, collector: str, start: float, end: float) -> tuple[list[float], dict]:
+        """Rollup rows, then buckets computed now from raw rows not rolled up yet."""
+        try:
+            with self._io:
+                ts, columns = self.store.read(collector, ROLLUP, start, end)  # type: ignore[union-attr]
+        except StoreError as exc:
+            self._note(exc)
+            ts, columns = [], {}
+        merged = Block(collector, ROLLUP, start)
+        merged.extend(ts, columns)
+        raw_start = max(ts[-1] if ts else start, self.clock() - self.settings.retention)
+        raw_ts, raw_columns = self._raw(collector, raw_start, end)
+        merged.extend(*rollup(raw_ts, raw_columns, self.settings.rollup))
+        return merged.ts, split_stats(merged.columns)
+
+    def _roll(self, collector: str, start: float) -> None:
+        raw = self.store.get(collector, RAW, start)  # type: ignore[union-attr]
+        day = math.floor(start / BLOCK[ROLLUP]) * BLOCK[ROLLUP]
+        target = self.store.get(collector, ROLLUP, day) or Block(collector, ROLLUP, day)  # type: ignore[union-attr]
+        if raw is not None:
+            target.replace(
+                start, start + BLOCK[RAW], *rollup(raw.ts, raw.columns, self.settings.rollup)
             )
-            return {
-                "ts": [ring.ts[i] for i in picks],
-                "values": {n: [_json(ring.columns[n][i]) for i in picks] for n in names},
-            }
+        self.store.mark_rolled(collector, start, target)  # type: ignore[union-attr]
+
+    def _preload(self) -> None:
+        start = self.clock() - self.memory.window
+        for collector in self.memory.collectors():
+            ts, columns = self.store.read(collector, RAW, start, math.inf)  # type: ignore[union-attr]
+            for i, t in enumerate(ts):
+                self.memory.append(collector, t, {n: c[i] for n, c in columns.items()})
+
+    def _add(self, collector: str, ts: float, values: Mapping[str, float | None]) -> None:
+        start = math.floor(ts / BLOCK[RAW]) * BLOCK[RAW]
+        block = self._open.get(collector)
+        if block is None or block.start != start:
+            block = self._existing(collector, start) or Block(collector, RAW, start)
+            self._open[collector] = block
+        if block.add(ts, values):
+            self._unwritten[(collector, start)] = block
+
+    def _existing(self, collector: str, start: float) -> Block | None:
+        """The chunk already on disk for this block (the dashboard restarted within it)."""
+        if not self.readable:
+            return None
+        try:
+            return self.store.get(collector, RAW, start)  # type: ignore[union-attr]
+        except StoreError as exc:
+            self._note(exc)
+            return None
+
+    def _bound_unwritten(self) -> None:
+        """While the disk refuses writes, keep at most ``MAX_WAITING`` rows, oldest out first."""
+        total = sum(len(b.ts) for b in self._unwritten.values())
+        for key in sorted(self._unwritten, key=lambda k: k[1]):
+            if total <= MAX_WAITING or any(b is self._unwritten[key] for b in self._open.values()):
+                break
+            total -= len(self._unwritten[key].ts)
+            self.dropped += len(self._unwritten.pop(key).ts)
+
+    def _note(self, problem: StoreError | None) -> None:
+        """Log a new problem once (and its end); ``/healthz`` shows the current one."""
+        if problem is not None and str(problem) != str(self.problem):
+            log.error("history: %s", problem)
+        elif problem is None and self.problem is not None:
+            log.warning("history: the file is writable again; %s is back in sync", self.store.path)  # type: ignore[union-attr]
+        self.problem = problem
 
 
-def _json(value: float) -> float | None:
-    return None if math.isnan(value) else value
+def _extreme(ts: list[float], column: list[float], width: float, stat: str) -> list[float]:
+    pick = min if stat == "min" else max
+    out: list[float] = []
+    bucket = None
+    for t, v in zip(ts, column, strict=True):
+        key = math.floor(t / width)
+        if key != bucket:
+            out.append(math.nan)
+            bucket = key
+        if not math.isnan(v):
+            out[-1] = v if math.isnan(out[-1]) else pick(out[-1], v)
+    return out
+
+
+def _json(column: list[float]) -> list[float | None]:
+    return [None if math.isnan(v) else v for v in column]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from flask import request
 from flask_socketio import Namespace
 
+from dashboard.history import Query
 from dashboard.requests import RequestError, as_object, kind, parse_subscribe, short
 from dashboard.wirejson import MALFORMED
 
@@ -59,11 +60,10 @@ class CollectorNamespace(Namespace):
 
     def _subscribe(self, data: Any) -> dict[str, Any]:
         runner = self.runtime.runners[self.name]
-        history = self.runtime.history
         sub = parse_subscribe(
             data,
             {s.name for s in runner.series},
-            history.window,
+            self.runtime.history.window,
             self.runtime.hub.host,
             clock=self.runtime.clock,
         )
@@ -75,7 +75,8 @@ class CollectorNamespace(Namespace):
         )
         backfill = {"ts": [], "values": {}}
         if start is not None:
-            backfill = history.query(self.name, start, series=sub.series)
+            query = Query(self.name, start, series=sub.series)
+            backfill = self.runtime.query_history(query).as_json()
         return {
             "ok": True,
             "collector": self.name,

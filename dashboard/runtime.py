@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from collectors.probe import hostname
 from dashboard.auth import Auth
-from dashboard.history import MemoryHistory
+from dashboard.history import Answer, History, Query
 from dashboard.hub import Emitter, Hub
 from dashboard.registry import Loaded
 from dashboard.runner import CollectorRunner
-from dashboard.scheduler import Scheduler
+from dashboard.scheduler import Job, Scheduler
 from dashboard.settings import Settings
 from dashboard.workers import NativeWorkers
 
-MEMORY_WINDOW = 3_600.0
+log = logging.getLogger(__name__)
+OPEN_TIMEOUT = 60.0  # opening checks the file; a huge or slow one must not hang start-up
+QUERY_TIMEOUT = 15.0
+FLUSH_TIMEOUT = 30.0
+MAINTAIN_EVERY = 60.0
 
 
 class Runtime:
@@ -32,14 +37,24 @@ class Runtime:
         self.settings, self.clock = settings, clock
         self.auth = Auth(settings.auth.token)
         self.workers = NativeWorkers(settings.server.async_mode)
-        self.history = MemoryHistory(window=min(settings.history.retention, MEMORY_WINDOW))
+        self.history = History(settings.history, clock=clock)
         self.hub = Hub(emitter, self.history, hostname())
         self.runners: dict[str, CollectorRunner] = {}
         self.disabled = [item.collector for item in loaded if not item.enabled]
         for item in loaded:
             if item.enabled:
                 self._add(item)
-        self.scheduler = Scheduler(self.runners.values())
+        self.scheduler = Scheduler(
+            self.runners.values(),
+            [
+                Job(
+                    "history-flush",
+                    self._in_worker(self.history.flush),
+                    settings.history.flush_interval,
+                ),
+                Job("history-maintain", self._in_worker(self.history.maintain), MAINTAIN_EVERY),
+            ],
+        )
 
     def _add(self, item: Loaded) -> None:
         runner = CollectorRunner(
@@ -55,19 +70,52 @@ class Runtime:
         self.history.register(item.collector.name, item.interval)
 
     def start(self) -> None:
+        """Open history (its newest hour goes into memory), then start collecting."""
+        try:
+            self.workers.call(self.history.open, OPEN_TIMEOUT)
+        except TimeoutError:
+            log.error(
+                "history: opening %s took over %.0f s", self.settings.history.path, OPEN_TIMEOUT
+            )
         self.scheduler.start()
 
     def stop(self) -> None:
+        """Stop collecting and write what history holds (safe to call twice)."""
         self.scheduler.stop()
+        try:
+            self.workers.call(self.history.close, FLUSH_TIMEOUT)
+        except TimeoutError:
+            log.error("history: the last write did not finish within %.0f s", FLUSH_TIMEOUT)
+
+    def query_history(self, query: Query) -> Answer:
+        """History rows; read in a native thread when the answer needs the file."""
+        if self.history.needs_disk(query):
+            return self.workers.call(lambda: self.history.answer(query), QUERY_TIMEOUT)
+        return self.history.answer(query)
+
+    def _in_worker(self, fn: Callable[[], None]) -> Callable[[], None]:
+        """A scheduled job that runs ``fn`` in a native thread and logs what goes wrong."""
+
+        def job() -> None:
+            try:
+                self.workers.call(fn, FLUSH_TIMEOUT)
+            except TimeoutError:
+                log.warning("history: %s still running after %.0f s", fn.__name__, FLUSH_TIMEOUT)
+            except Exception:
+                log.exception("history: %s failed", fn.__name__)
+
+        return job
 
     def healthz(self) -> dict[str, Any]:
         collectors = {name: r.health.as_dict() for name, r in self.runners.items()}
+        history = self.history.status()
         bad = any(h["state"] not in ("ok", "starting") for h in collectors.values())
         return {
-            "status": "degraded" if bad else "ok",
+            "status": "degraded" if bad or history["state"] == "degraded" else "ok",
             "host": self.hub.host,
             "clients": self.hub.clients(),
             "collectors": collectors,
+            "history": history,
         }
 
     def describe(self) -> list[dict[str, Any]]:

@@ -7,7 +7,8 @@ each job only waits on its collector's native worker thread, so the loop stays f
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -18,11 +19,21 @@ from dashboard.runner import CollectorRunner
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
+@dataclass(frozen=True)
+class Job:
+    """Housekeeping on an interval (history writes), beside the collectors."""
+
+    name: str
+    run: Callable[[], None]
+    interval: float
+
+
 class Scheduler:
     """Runs each runner's ``tick`` on its interval; overlapping runs coalesce into one."""
 
-    def __init__(self, runners: Iterable[CollectorRunner]) -> None:
+    def __init__(self, runners: Iterable[CollectorRunner], jobs: Sequence[Job] = ()) -> None:
         self.runners = list(runners)
+        self.jobs = list(jobs)
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
@@ -42,6 +53,10 @@ class Scheduler:
                 id=runner.name,
                 name=runner.name,
                 next_run_time=now + offset,
+            )
+        for job in self.jobs:
+            self._scheduler.add_job(
+                job.run, "interval", seconds=job.interval, id=job.name, name=job.name
             )
         self._scheduler.start()
 

@@ -49,8 +49,16 @@ class AuthSettings:
 
 @dataclass(frozen=True)
 class HistorySettings:
-    path: Path = Path("history.sqlite3")
-    retention: float = 86_400.0
+    """``[history]``: where samples are kept on disk and for how long, per tier.
+
+    ``path`` is ``None`` for memory only (``path = ""``): nothing survives a restart.
+    """
+
+    path: Path | None = Path("history.sqlite3")
+    retention: float = 86_400.0  # full resolution
+    rollup: float = 60.0  # bucket width of the min/avg/max tier
+    rollup_retention: float = 30 * 86_400.0
+    flush_interval: float = 5.0  # a crash (SIGKILL) loses at most this much
 
 
 @dataclass(frozen=True)
@@ -271,19 +279,49 @@ def _origins(t: _Table) -> tuple[str, ...]:
 
 
 def _history(t: _Table, base_dir: Path) -> HistorySettings:
-    t.check_keys({"path", "retention"})
-    d = HistorySettings()
-    path = Path(t.get("path", str, str(d.path)))
-    retention_text = t.get("retention", str, "24h")
-    try:
-        retention = parse_duration(retention_text)
-    except ValueError as exc:
-        raise t.error("retention", retention_text, str(exc).removeprefix("expected ")) from None
-    if retention <= 0:
-        raise t.error("retention", retention_text, "a duration above zero")
+    t.check_keys({"path", "retention", "rollup", "rollup_retention", "flush_interval"})
+    text = t.get("path", str, "history.sqlite3")
+    path = None if not text.strip() else Path(text)
+    retention = _duration(t, "retention", "24h", 60, None)
+    rollup = _duration(t, "rollup", "1m", 10, 600)
+    if 600 % rollup:
+        raise t.error(
+            "rollup", t.raw["rollup"], "a width that divides 10 minutes evenly (30s, 1m, 5m)"
+        )
+    rollup_retention = _duration(t, "rollup_retention", "30d", 60, None)
+    if rollup_retention < retention:
+        raise t.error(
+            "rollup_retention",
+            t.raw.get("rollup_retention", "30d"),
+            f"at least retention ({t.raw.get('retention', '24h')})",
+        )
     return HistorySettings(
-        path=path if path.is_absolute() else base_dir / path, retention=retention
+        path=path if path is None or path.is_absolute() else base_dir / path,
+        retention=retention,
+        rollup=rollup,
+        rollup_retention=rollup_retention,
+        flush_interval=_duration(t, "flush_interval", "5s", 1, 300),
     )
+
+
+def _duration(t: _Table, key: str, default: str, low: float, high: float | None) -> float:
+    """A duration key such as ``"24h"``, checked against ``low`` (and ``high``) seconds."""
+    text = t.get(key, str, default)
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise t.error(key, text, str(exc).removeprefix("expected ")) from None
+    if seconds < low or (high is not None and seconds > high):
+        bound = f"from {_human(low)} to {_human(high)}" if high else f"at least {_human(low)}"
+        raise t.error(key, text, f"a duration {bound}")
+    return seconds
+
+
+def _human(seconds: float) -> str:
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def _collectors(t: _Table) -> dict[str, CollectorSettings]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from flask import (
@@ -18,7 +17,9 @@ from flask import (
     url_for,
 )
 
-from dashboard import assets
+from dashboard import assets, export
+from dashboard.history import EXPORT_MAX_POINTS, Query
+from dashboard.metrics import exposition
 from dashboard.requests import RequestError
 
 if TYPE_CHECKING:
@@ -98,25 +99,39 @@ def api_collectors() -> Any:
 
 @bp.get("/api/history/<name>")
 def api_history(name: str) -> Any:
+    """Export: ``?seconds=N&series=a,b&format=json|csv`` (raw within retention, else rollups)."""
     rt = runtime()
     if name not in rt.runners:
         return jsonify(error=f"unknown collector {name[:64]!r}"), 404
     try:
-        seconds = _seconds(request.args.get("seconds", "300"), rt.history.window)
+        request_ = export.parse(
+            request.args, rt.history.window, {s.name for s in rt.runners[name].series}
+        )
+        start = rt.clock() - request_.seconds
+        query = Query(
+            name, start, series=request_.series, max_points=EXPORT_MAX_POINTS, prefer_raw=True
+        )
+        answer = rt.query_history(query)
     except RequestError as exc:
         return jsonify(error=str(exc)), 400
-    data = rt.history.query(name, rt.clock() - seconds)
-    return jsonify(collector=name, host=rt.hub.host, seconds=seconds, **data)
+    except TimeoutError:
+        return jsonify(
+            error="history is busy: the query took too long; ask for a shorter span"
+        ), 503
+    if request_.format == "csv":
+        filename = f"{rt.hub.host}-{name}-{request_.seconds:g}s.csv"
+        return Response(
+            export.csv_text(answer),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return jsonify(collector=name, host=rt.hub.host, seconds=request_.seconds, **answer.as_json())
 
 
-def _seconds(text: str, limit: float) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise RequestError(f"seconds={text[:32]!r}: expected a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise RequestError(f"seconds={text[:32]!r}: expected a number above 0")
-    return min(value, limit)
+@bp.get("/metrics")
+def metrics() -> Response:
+    body, content_type = exposition(runtime(), request.headers.get("Accept"))
+    return Response(body, content_type=content_type)
 
 
 @bp.get("/vendor/plotly.min.js")

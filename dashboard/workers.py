@@ -8,6 +8,8 @@ its thread until it returns by itself; callers make sure not to pile new calls o
 
 from __future__ import annotations
 
+import _thread
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -67,3 +69,22 @@ def _call_threading(fn: Callable[[], T], timeout: float) -> T:
         return future.result(timeout=timeout)
     except TimeoutError:
         raise TimeoutError(f"timed out after {timeout:g} s") from None
+
+
+def native_lock() -> _thread.LockType:
+    """A real OS lock, even after eventlet or gevent patched ``threading``.
+
+    State shared between the event loop and native worker threads (history, the SQLite
+    connection) needs one: a green lock must not be taken from a native thread.
+    """
+    if "eventlet" in sys.modules:
+        from eventlet import patcher
+
+        if patcher.is_monkey_patched("thread"):
+            return patcher.original("_thread").allocate_lock()
+    if "gevent" in sys.modules:
+        from gevent import monkey
+
+        if monkey.is_module_patched("threading"):
+            return monkey.get_original("_thread", "allocate_lock")()
+    return _thread.allocate_lock()

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.clock import Clock
 from tests.serverproc import ServerProcess, make_server
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture

@@ -99,5 +99,7 @@ def make_server(
         if "async_mode" in settings
         else (f'[server]\nasync_mode = "{async_mode}"\n' + settings)
     )
+    if "[history]" not in body:
+        body += f'\n[history]\npath = "{name}.sqlite3"\n'  # one file per server, in tmp_path
     config.write_text(body)
     return ServerProcess(config=config, port=port or free_port(), log=tmp_path / f"{name}.log")

@@ -12,15 +12,8 @@ import pytest
 from collectors import Sample, Series
 from dashboard.runner import CollectorRunner
 from dashboard.workers import NativeWorkers
+from tests.clock import Clock
 from tests.toy import Toy
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -30,7 +23,7 @@ def published():
 
 @pytest.fixture
 def mono():
-    return Clock()
+    return Clock(100.0)
 
 
 @pytest.fixture

@@ -40,6 +40,10 @@ def test_the_shipped_settings_file_documents_the_defaults():
     assert all(c.enabled and not c.options for c in shipped.collectors.values())
 
 
+def test_an_empty_history_path_means_memory_only():
+    assert parse_settings({"history": {"path": ""}}).history.path is None
+
+
 def test_relative_history_path_is_relative_to_the_settings_file(tmp_path):
     path = tmp_path / "conf" / "s.toml"
     path.parent.mkdir()
@@ -69,7 +73,21 @@ ERRORS = [
     ({"server": 5}, "s.toml [server]: expected a table, got an integer"),
     ({"auth": {"token": 123}}, "s.toml [auth] token = 123: expected a string"),
     ({"history": {"retention": "forever"}}, "[history] retention = 'forever': expected a duration"),
-    ({"history": {"retention": "0h"}}, "retention = '0h': expected a duration above zero"),
+    ({"history": {"retention": "0h"}}, "retention = '0h': expected a duration at least 1m"),
+    ({"history": {"rollup": "7s"}}, "rollup = '7s': expected a duration from 10s to 10m"),
+    ({"history": {"rollup": "45s"}}, "rollup = '45s': expected a width that divides 10 minutes"),
+    (
+        {"history": {"rollup_retention": "1h"}},
+        "rollup_retention = '1h': expected at least retention",
+    ),
+    (
+        {"history": {"flush_interval": "1h"}},
+        "flush_interval = '1h': expected a duration from 1s to 5m",
+    ),
+    (
+        {"history": {"flush_intervall": "5s"}},
+        "[history] flush_intervall: unknown key; did you mean 'flush_interval'?",
+    ),
     ({"history": {"path": 7}}, "[history] path = 7: expected a string"),
     ({"collectors": {"cpu": {"interval": -1}}}, "[collectors.cpu] interval = -1.0: expected"),
     ({"collectors": {"cpu": {"interval": 1e9}}}, "interval = 1000000000.0: expected seconds"),

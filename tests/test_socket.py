@@ -13,19 +13,6 @@ from tests.toy import Rows, Toy
 SETTINGS = {"server": {"async_mode": "threading"}}
 
 
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture
 def app(clock):
     return create_app(SETTINGS, collectors=(Toy, Rows), clock=clock)
@@ -123,7 +110,44 @@ def test_since_returns_exactly_the_missed_samples(runtime, clock, connect):
     tick(runtime, clock, times=3)
     last_seen = clock.now - 1
     reply = ack(connect(), "subscribe", {"since": last_seen, "series": ["toy.a"]})
-    assert reply["history"] == {"ts": [clock.now], "values": {"toy.a": [1.0]}}
+    assert reply["history"] == {
+        "ts": [clock.now], "values": {"toy.a": [1.0]}, "tier": "raw", "step": 0.0,
+    }  # fmt: skip
+
+
+@pytest.fixture
+def stored(tmp_path, clock):
+    """An app whose history file holds two days of toy samples, one every 10 s."""
+    settings = {**SETTINGS, "history": {"path": str(tmp_path / "h.sqlite3")}}
+    app = create_app(settings, collectors=(Toy, Rows), clock=clock)
+    runtime = app.extensions["dashboard"]
+    runtime.history.open()
+    start = clock.now
+    for i in range(1, 2 * 8640 + 1):
+        clock.now = start + 10 * i
+        runtime.history.append("toy", clock.now, {"toy.a": float(i), "toy.b": 2.0})
+        if i % 60 == 0:
+            runtime.history.flush()
+            runtime.history.maintain()
+    runtime.history.flush()
+    return app
+
+
+def test_since_reaches_back_into_the_file(stored, clock):
+    client = stored.extensions["socketio"].test_client(stored, namespace="/toy")
+    reply = ack(client, "subscribe", {"since": clock.now - 7200})
+    history = reply["history"]
+    assert history["tier"] == "raw" and history["step"] == 0
+    assert history["ts"] == [clock.now - 7200 + 10 * i for i in range(1, 721)]
+    assert history["values"]["toy.a"][-1] == 2 * 8640
+
+
+def test_a_day_of_backfill_comes_from_rollups_within_the_point_cap(stored, clock):
+    client = stored.extensions["socketio"].test_client(stored, namespace="/toy")
+    history = ack(client, "subscribe", {"history": 86_400})["history"]
+    assert history["tier"] == "rollup" and history["step"] >= 60
+    assert 720 <= len(history["ts"]) <= 1000
+    assert history["ts"][-1] == clock.now and history["ts"][0] >= clock.now - 86_400
 
 
 def test_unsubscribe_stops_samples(runtime, clock, connect):

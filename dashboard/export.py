@@ -1,0 +1,78 @@
+"""``/api/history`` export: the query string checked, and the answer as CSV.
+
+JSON is the answer itself (``Answer.as_json``); CSV has one row per timestamp, a ``ts``
+column (unix seconds), a ``time`` column (UTC, ISO 8601), then one column per series and,
+from the rollup tier, ``<series>:min`` and ``<series>:max`` beside each average.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from dashboard.history import Answer
+from dashboard.requests import RequestError
+
+FORMATS = ("json", "csv")
+DEFAULT_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    seconds: float
+    series: tuple[str, ...] | None
+    format: str
+
+
+def parse(args: Mapping[str, str], max_seconds: float, known: Collection[str]) -> ExportRequest:
+    """Validate ``seconds``, ``series`` and ``format``; unknown parameters are errors too."""
+    for key in args:
+        if key not in ("seconds", "series", "format"):
+            raise RequestError(f"unknown parameter {key[:32]!r} (known: format, seconds, series)")
+    text = args.get("seconds", f"{DEFAULT_SECONDS:g}")
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise RequestError(f"seconds={text[:32]!r}: expected a number") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise RequestError(f"seconds={text[:32]!r}: expected a number above 0")
+    series = None
+    if "series" in args:
+        series = tuple(s for s in args["series"].split(",") if s)
+        unknown = [s for s in series if s not in known]
+        if not series or unknown:
+            shown = ", ".join(sorted(known)[:20])
+            bad = repr(unknown[0][:64]) if unknown else "(none)"
+            raise RequestError(f"series: unknown series {bad} (known: {shown})")
+    fmt = args.get("format", "json")
+    if fmt not in FORMATS:
+        raise RequestError(f"format={fmt[:32]!r}: expected one of {', '.join(FORMATS)}")
+    return ExportRequest(min(seconds, max_seconds), series, fmt)
+
+
+def csv_text(answer: Answer) -> str:
+    names = sorted(answer.columns)
+    header = ["ts", "time"]
+    columns = []
+    for name in names:
+        header.append(name)
+        columns.append(answer.columns[name])
+        if answer.stats is not None and name in answer.stats:
+            for stat in ("min", "max"):
+                header.append(f"{name}:{stat}")
+                columns.append(answer.stats[name][stat])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for i, ts in enumerate(answer.ts):
+        when = datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+        writer.writerow([f"{ts:.3f}", when, *(_cell(c[i]) for c in columns)])
+    return out.getvalue()
+
+
+def _cell(value: float) -> str:
+    return "" if math.isnan(value) else repr(value)

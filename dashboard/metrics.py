@@ -1,0 +1,103 @@
+"""``GET /metrics``: the latest value of every series in Prometheus text format.
+
+A custom ``prometheus_client`` collector reads the memory history and the runners' health
+at scrape time (nothing is kept twice). Names follow the series: ``cpu.total`` becomes
+``dashboard_cpu_total``. Beside them, node_exporter-style self-metrics per collector:
+``dashboard_collector_duration_seconds`` and ``dashboard_collector_success``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from dashboard.runtime import Runtime
+
+PREFIX = "dashboard_"
+_INVALID = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def metric_name(series: str) -> str:
+    """A Prometheus metric name for a series name (``disk.sda-1.busy`` -> ``..._sda_1_busy``)."""
+    return PREFIX + _INVALID.sub("_", series)
+
+
+class RuntimeCollector(Collector):
+    """Builds the exposition from the runtime on every scrape."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._values()
+        yield from self._self_metrics()
+
+    def _values(self) -> Iterator[Metric]:
+        seen: set[str] = set()  # two series may sanitize to one name: the first one wins
+        for name, runner in self.runtime.runners.items():
+            latest = self.runtime.history.latest(name)
+            if latest is None:
+                continue
+            _ts, values = latest
+            for series in runner.series:
+                value = values.get(series.name)
+                metric = metric_name(series.name)
+                if value is None or math.isnan(value) or metric in seen:
+                    continue
+                seen.add(metric)
+                help_text = f"{series.label or series.name} ({series.unit or 'no unit'})"
+                family = GaugeMetricFamily(metric, help_text)
+                family.add_metric([], value)
+                yield family
+
+    def _self_metrics(self) -> Iterator[Metric]:
+        duration = GaugeMetricFamily(
+            PREFIX + "collector_duration_seconds",
+            "How long the collector's last run took.",
+            labels=["collector"],
+        )
+        success = GaugeMetricFamily(
+            PREFIX + "collector_success",
+            "Whether the collector's last run succeeded (1) or failed (0).",
+            labels=["collector"],
+        )
+        failures = CounterMetricFamily(
+            PREFIX + "collector_failures",
+            "Runs of the collector that failed since start.",
+            labels=["collector"],
+        )
+        for name, runner in self.runtime.runners.items():
+            health = runner.health
+            if health.last_duration is not None:
+                duration.add_metric([name], health.last_duration)
+            if health.runs:
+                success.add_metric([name], 1.0 if health.state == "ok" else 0.0)
+            failures.add_metric([name], health.failures)
+        history = self.runtime.history.status()
+        history_ok = GaugeMetricFamily(
+            PREFIX + "history_ok",
+            "Whether the history file is being written (0: degraded, see /healthz).",
+        )
+        history_ok.add_metric([], 0.0 if history["state"] == "degraded" else 1.0)
+        clients = GaugeMetricFamily(
+            PREFIX + "clients", "Socket.IO clients connected, summed over namespaces."
+        )
+        clients.add_metric([], self.runtime.hub.clients())
+        yield from (duration, success, failures, history_ok, clients)
+
+
+def exposition(runtime: Runtime, accept: str | None) -> tuple[bytes, str]:
+    """The body and its content type, negotiated from ``Accept`` as prometheus_client does
+    (plain text 0.0.4 by default, OpenMetrics when the scraper asks for it)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RuntimeCollector(runtime))
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(registry), content_type

@@ -1,0 +1,106 @@
+"""Time buckets: the min/avg/max rollup tier, and downsampling answers to a point budget.
+
+Pure functions over columnar data (a ``ts`` list and one float list per series, NaN for
+"no value"), shared by the disk tiers and the in-memory window so that every path cuts
+time the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+Columns = Mapping[str, Sequence[float]]
+STATS = ("min", "avg", "max")
+
+
+def bucket_bounds(ts: Sequence[float], width: float) -> list[tuple[int, int]]:
+    """Index ranges ``[lo, hi)`` of ``ts`` (sorted) that fall in the same ``width`` bucket."""
+    bounds = []
+    lo = 0
+    for i in range(1, len(ts) + 1):
+        if i == len(ts) or math.floor(ts[i] / width) != math.floor(ts[lo] / width):
+            bounds.append((lo, i))
+            lo = i
+    return bounds
+
+
+def rollup(ts: Sequence[float], columns: Columns, width: float) -> tuple[list[float], dict]:
+    """Min, avg and max of each series per ``width`` bucket, stamped with the bucket's last ts.
+
+    The result's columns are named ``"<series>|min"``, ``"<series>|avg"``, ``"<series>|max"``.
+    """
+    bounds = bucket_bounds(ts, width)
+    out: dict[str, list[float]] = {}
+    for name, column in columns.items():
+        lows, avgs, highs = [], [], []
+        for lo, hi in bounds:
+            values = [v for v in column[lo:hi] if not math.isnan(v)]
+            lows.append(min(values) if values else math.nan)
+            avgs.append(math.fsum(values) / len(values) if values else math.nan)
+            highs.append(max(values) if values else math.nan)
+        out[f"{name}|min"], out[f"{name}|avg"], out[f"{name}|max"] = lows, avgs, highs
+    return [ts[hi - 1] for _lo, hi in bounds], out
+
+
+def split_stats(columns: Columns) -> dict[str, dict[str, Sequence[float]]]:
+    """``{"cpu.total|avg": ...}`` as ``{"cpu.total": {"avg": ..., "min": ..., "max": ...}}``."""
+    result: dict[str, dict[str, Sequence[float]]] = {}
+    for key, column in columns.items():
+        name, _, stat = key.rpartition("|")
+        if stat in STATS:
+            result.setdefault(name, {})[stat] = column
+    return result
+
+
+def downsample(
+    ts: Sequence[float], columns: Columns, max_points: int
+) -> tuple[list[float], dict[str, list[float]], float]:
+    """At most ``max_points`` points: averages over equal time buckets, and the bucket width.
+
+    Buckets are aligned to multiples of the width, so asking again a little later moves the
+    newest bucket only; the width is 0 when nothing had to be merged.
+    """
+    if len(ts) <= max_points:
+        return list(ts), {n: list(c) for n, c in columns.items()}, 0.0
+    width = _nice_width((ts[-1] - ts[0]) / max_points)
+    while len(bucket_bounds(ts, width)) > max_points:
+        width = _nice_width(width * 1.5)
+    bounds = bucket_bounds(ts, width)
+    out = {}
+    for name, column in columns.items():
+        picked = []
+        for lo, hi in bounds:
+            values = [v for v in column[lo:hi] if not math.isnan(v)]
+            picked.append(math.fsum(values) / len(values) if values else math.nan)
+        out[name] = picked
+    return [ts[hi - 1] for _lo, hi in bounds], out, width
+
+
+def merge_stats(stats: Mapping[str, Sequence[float]], bounds: list[tuple[int, int]]) -> dict:
+    """Merge consecutive rollup rows (``bounds``) keeping min of mins and max of maxes."""
+    merged: dict[str, list[float]] = {}
+    for stat, column in stats.items():
+        pick = {"min": min, "max": max}.get(stat)
+        values = []
+        for lo, hi in bounds:
+            part = [v for v in column[lo:hi] if not math.isnan(v)]
+            if not part:
+                values.append(math.nan)
+            elif pick is None:
+                values.append(math.fsum(part) / len(part))
+            else:
+                values.append(pick(part))
+        merged[stat] = values
+    return merged
+
+
+_NICE = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200)
+
+
+def _nice_width(seconds: float) -> float:
+    """The smallest round width (1 s, 2 s, 5 s, ... 1 d and multiples) of at least ``seconds``."""
+    for nice in _NICE:
+        if nice >= seconds:
+            return float(nice)
+    return float(math.ceil(seconds / 86_400) * 86_400)

@@ -1,0 +1,340 @@
+"""The SQLite file behind history: compressed chunks per collector, tier and block of time.
+
+Synchronous on purpose: every call here blocks on disk, so callers run it in a native
+thread (``dashboard.history`` does) and never on the event loop. One connection, used under
+the caller's lock. SQLite's own errors are turned into ``StoreError`` messages that say what
+is wrong with the file and how to fix it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import math
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dashboard import codec
+
+RAW, ROLLUP = 0, 1
+BLOCK = {RAW: 600.0, ROLLUP: 86_400.0}  # seconds of data per chunk, per tier
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    collector TEXT NOT NULL,
+    tier INTEGER NOT NULL,
+    start REAL NOT NULL,
+    first REAL NOT NULL,
+    last REAL NOT NULL,
+    count INTEGER NOT NULL,
+    rolled INTEGER NOT NULL DEFAULT 0,
+    data BLOB NOT NULL,
+    PRIMARY KEY (collector, tier, start)
+);
+"""
+
+
+_UPSERT = (
+    "INSERT OR REPLACE INTO chunks (collector, tier, start, first, last, count, rolled, data)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _row(block: Block, rolled: bool) -> tuple:
+    data = codec.encode(block.ts, block.columns)
+    return (block.collector, block.tier, block.start, block.ts[0], block.ts[-1], len(block.ts),
+            int(rolled), data)  # fmt: skip
+
+
+class StoreError(Exception):
+    """The history file cannot be used as it is; ``str()`` says what to do about it."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind  # corrupt | read-only | full | unavailable | locked
+
+
+@dataclass(eq=False)
+class Block:
+    """One chunk's worth of samples, decoded: aligned ``ts`` and value columns."""
+
+    collector: str
+    tier: int
+    start: float
+    ts: list[float] = field(default_factory=list)
+    columns: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, ts: float, values: Mapping[str, float | None]) -> bool:
+        """Append one row (names new to the block get NaN before it); False if not newer."""
+        if self.ts and ts <= self.ts[-1]:
+            return False
+        for name in values.keys() - self.columns.keys():
+            self.columns[name] = [math.nan] * len(self.ts)
+        self.ts.append(ts)
+        for name, column in self.columns.items():
+            value = values.get(name)
+            column.append(math.nan if value is None else float(value))
+        return True
+
+    def extend(self, ts: Sequence[float], columns: Mapping[str, Sequence[float]]) -> None:
+        """Append many rows at once (rows not newer than the last one are skipped)."""
+        first = bisect.bisect_right(ts, self.ts[-1]) if self.ts else 0
+        if first >= len(ts):
+            return
+        old = len(self.ts)
+        for name in columns.keys() - self.columns.keys():
+            self.columns[name] = [math.nan] * old
+        self.ts.extend(ts[first:])
+        added = len(ts) - first
+        for name, column in self.columns.items():
+            source = columns.get(name)
+            column.extend(source[first:] if source is not None else [math.nan] * added)
+
+    def replace(self, lo: float, hi: float, ts: Sequence[float], columns: Mapping) -> None:
+        """Swap the rows with ``lo <= ts < hi`` for the given ones (a re-computed rollup)."""
+        keep = [i for i, t in enumerate(self.ts) if not lo <= t < hi]
+        rows = [(self.ts[i], {n: c[i] for n, c in self.columns.items()}) for i in keep]
+        rows += [(t, {n: c[j] for n, c in columns.items()}) for j, t in enumerate(ts)]
+        rows.sort(key=lambda row: row[0])
+        self.ts, self.columns = [], {}
+        for t, values in rows:
+            self.add(t, values)
+
+
+class ChunkStore:
+    """Chunks in one SQLite file (WAL mode)."""
+
+    def __init__(self, path: Path, connect: Callable[..., sqlite3.Connection] = sqlite3.connect):
+        self.path, self._connect = path, connect
+        self._db: sqlite3.Connection | None = None
+        self.writable = False
+
+    def open(self) -> StoreError | None:
+        """Open (creating if needed) and check the file.
+
+        Raise ``StoreError`` if it cannot be read; return one if it can be read but not
+        written (read-only), so that its history is still served.
+        """
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                "unavailable",
+                f"history folder {self.path.parent} cannot be created ({exc.strerror}): "
+                "create it with write access for the dashboard's user, or set [history] path",
+            ) from None
+        with self._errors():
+            self._db = self._connect(
+                str(self.path), timeout=5.0, check_same_thread=False, isolation_level=None
+            )
+            self._db.execute("PRAGMA quick_check(1)").fetchone()
+            self._check_version()
+        try:
+            with self._errors():
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                )
+        except StoreError as exc:
+            if exc.kind == "read-only" and self._has_schema():
+                return exc
+            raise
+        self.writable = True
+        return None
+
+    def close(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):  # the WAL is replayed on the next open
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.close()
+            self._db = None
+
+    def get(self, collector: str, tier: int, start: float) -> Block | None:
+        with self._errors():
+            row = self._conn.execute(
+                "SELECT data FROM chunks WHERE collector=? AND tier=? AND start=?",
+                (collector, tier, start),
+            ).fetchone()
+        if row is None:
+            return None
+        block = Block(collector, tier, start)
+        block.ts, block.columns = self._decode(row[0], collector, start)
+        return block
+
+    def write(self, blocks: Sequence[Block]) -> None:
+        """Store every block (replacing its chunk) in one transaction."""
+        with self._errors(), self._transaction() as db:
+            db.executemany(_UPSERT, [_row(b, rolled=False) for b in blocks if b.ts])
+
+    def read(
+        self, collector: str, tier: int, lo: float, hi: float
+    ) -> tuple[list[float], dict[str, list[float]]]:
+        """Rows with ``lo < ts <= hi`` across chunks, in time order, names merged."""
+        with self._errors():
+            rows = self._conn.execute(
+                "SELECT start, data FROM chunks WHERE collector=? AND tier=?"
+                " AND last>? AND first<=? ORDER BY start",
+                (collector, tier, lo, hi),
+            ).fetchall()
+        merged = Block(collector, tier, lo)
+        for start, data in rows:
+            ts, columns = self._decode(data, collector, start)
+            a, b = bisect.bisect_right(ts, lo), bisect.bisect_right(ts, hi)
+            merged.extend(ts[a:b], {n: c[a:b] for n, c in columns.items()})
+        return merged.ts, merged.columns
+
+    def unrolled(self, before: float) -> list[tuple[str, float]]:
+        """Raw chunks whose block ended before ``before`` and has no rollup yet."""
+        with self._errors():
+            return self._conn.execute(
+                "SELECT collector, start FROM chunks WHERE tier=? AND rolled=0 AND start+?<=?"
+                " ORDER BY start",
+                (RAW, BLOCK[RAW], before),
+            ).fetchall()
+
+    def mark_rolled(self, collector: str, start: float, block: Block) -> None:
+        """Write the updated rollup ``block`` and flag the raw chunk as rolled up."""
+        with self._errors(), self._transaction() as db:
+            if block.ts:
+                db.execute(_UPSERT, _row(block, rolled=True))
+            db.execute(
+                "UPDATE chunks SET rolled=1 WHERE collector=? AND tier=? AND start=?",
+                (collector, RAW, start),
+            )
+
+    def prune(self, tier: int, before: float) -> int:
+        """Delete chunks of ``tier`` whose newest row is older than ``before``."""
+        with self._errors(), self._transaction() as db:
+            return db.execute("DELETE FROM chunks WHERE tier=? AND last<?", (tier, before)).rowcount
+
+    def stats(self) -> dict[str, int]:
+        """Rows and samples stored, per tier (for the benchmark and ``/healthz``)."""
+        with self._errors():
+            rows = self._conn.execute(
+                "SELECT tier, COUNT(*), SUM(count), SUM(LENGTH(data)) FROM chunks GROUP BY tier"
+            ).fetchall()
+        return {
+            f"tier{tier}": {"chunks": n, "rows": rows_ or 0, "bytes": size or 0}
+            for tier, n, rows_, size in rows
+        }
+
+    def oldest(self, collector: str) -> float | None:
+        with self._errors():
+            row = self._conn.execute(
+                "SELECT MIN(first) FROM chunks WHERE collector=?", (collector,)
+            ).fetchone()
+        return row[0]
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreError("unavailable", f"history file {self.path} is not open")
+        return self._db
+
+    def _decode(self, data: bytes, collector: str, start: float) -> tuple[list, dict]:
+        try:
+            return codec.decode(data)
+        except codec.ChunkError as exc:
+            raise StoreError(
+                "corrupt",
+                f"history file {self.path}: chunk {collector}@{start:.0f} is unreadable ({exc}); "
+                f"move the file aside (mv {self.path} {self.path}.bad) and restart",
+            ) from None
+
+    def _check_version(self) -> None:
+        if not self._has_schema():
+            return
+        row = self._conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row is not None and row[0] != str(SCHEMA_VERSION):
+            raise StoreError(
+                "unavailable",
+                f"history file {self.path} has format {row[0]}; this version reads "
+                f"{SCHEMA_VERSION}: use a new [history] path or the dashboard that wrote it",
+            )
+
+    def _has_schema(self) -> bool:
+        try:
+            return (
+                self._conn.execute(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('meta', 'chunks')"
+                ).fetchone()[0]
+                == 2
+            )
+        except sqlite3.Error:
+            return False
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn)
+
+    def _errors(self) -> _Translate:
+        return _Translate(self.path)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind: type | None, *_rest: object) -> None:
+        if kind is None:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
+
+class _Translate:
+    """Turns ``sqlite3`` errors into ``StoreError`` with the fix in the message."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, _tb: object) -> None:
+        if exc is None or not isinstance(exc, sqlite3.Error):
+            return
+        raise translate(exc, self.path) from exc
+
+
+def translate(exc: sqlite3.Error, path: Path) -> StoreError:
+    text = str(exc)
+    low = text.lower()
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return StoreError(
+            "corrupt",
+            f"history file {path} is corrupt ({text}): move it aside "
+            f"(mv {path} {path}.bad) and restart; the live charts run from memory meanwhile",
+        )
+    if "readonly" in low or "read-only" in low:
+        return StoreError(
+            "read-only",
+            f"history file {path} is read-only ({text}): give the dashboard's user write "
+            "access to the file and its folder (SQLite writes a -wal file beside it), "
+            "or set [history] path",
+        )
+    if "full" in low:
+        return StoreError(
+            "full",
+            f"no space left for history file {path} ({text}): free space on its filesystem "
+            "or lower [history] retention; samples wait in memory and are written when it can",
+        )
+    if "locked" in low or "busy" in low:
+        return StoreError(
+            "locked",
+            f"history file {path} is locked by another process ({text}): "
+            "give each dashboard its own [history] path",
+        )
+    return StoreError(
+        "unavailable",
+        f"history file {path} cannot be used ({text}): check the path and its permissions",
+    )
