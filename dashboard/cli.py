@@ -78,6 +78,7 @@ def _patch(async_mode: str) -> None:
 def _offline(command: str, settings: Settings) -> int:
     from dashboard import assets
     from dashboard.registry import load_collectors
+    from dashboard.store import inspect_history
 
     try:
         loaded = load_collectors(settings)
@@ -87,6 +88,7 @@ def _offline(command: str, settings: Settings) -> int:
     if command == "check":
         enabled = sum(item.enabled for item in loaded)
         print(f"{settings.source}: ok ({enabled} of {len(loaded)} collectors enabled)")
+        print(f"history: {inspect_history(settings.history.path)}")
         return 0
     for item in loaded:
         state = "enabled" if item.enabled else "disabled"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import math
+import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -338,3 +339,41 @@ def translate(exc: sqlite3.Error, path: Path) -> StoreError:
         "unavailable",
         f"history file {path} cannot be used ({text}): check the path and its permissions",
     )
+
+
+def inspect_history(path: Path | None) -> str:
+    """One line for ``dashboard check``: what the history file holds, or what is wrong.
+
+    Opens the file read-only and never creates it: checking changes nothing.
+    """
+    if path is None:
+        return "memory only ([history] path is empty): nothing survives a restart"
+    if not path.exists():
+        folder = next((p for p in path.parents if p.exists()), path.parent)
+        if not os.access(folder, os.W_OK):
+            return f"WARNING: {path} does not exist and {folder} is not writable"
+        return f"{path} (will be created)"
+
+    def read_only(name: str, **kwargs: object) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{name}?mode=ro", uri=True, **kwargs)
+
+    store = ChunkStore(path, read_only)
+    try:
+        store.open()
+    except StoreError as exc:
+        if exc.kind != "read-only":
+            return f"WARNING: {exc}"
+    try:
+        stats = store.stats()
+        with store._errors():
+            first, last = store._conn.execute("SELECT MIN(first), MAX(last) FROM chunks").fetchone()
+    except StoreError as exc:
+        return f"WARNING: {exc}"
+    finally:
+        store.close()
+    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    if first is None:
+        return f"{path} (empty, {size / 1e6:.1f} MB)"
+    rows = sum(tier["rows"] for tier in stats.values())
+    span = (last - first) / 3600
+    return f"{path} ({size / 1e6:.1f} MB, {rows:,} rows over {span:.1f} h)"

@@ -12,7 +12,7 @@ import pytest
 
 from dashboard.history import Answer, History, MemoryHistory, Query
 from dashboard.settings import HistorySettings
-from dashboard.store import RAW, ROLLUP
+from dashboard.store import RAW, ROLLUP, inspect_history
 from tests.clock import T0, Clock
 
 
@@ -263,3 +263,18 @@ def test_timestamps_are_kept_to_the_millisecond_everywhere(tmp_path, ts):
     history.append("cpu", ts, {"cpu.total": 1.0})
     history.flush()
     assert history.memory.latest("cpu")[0] == history.store.read("cpu", RAW, 0, math.inf)[0][0]
+
+
+def test_check_describes_the_file_without_changing_it(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    assert inspect_history(None).startswith("memory only")
+    assert inspect_history(path) == f"{path} (will be created)" and not path.exists()
+    clock = Clock()
+    history = opened(settings(tmp_path), clock)
+    run(history, clock, 7200)
+    history.close()
+    before = path.read_bytes()
+    assert inspect_history(path).endswith("rows over 2.0 h)")
+    assert path.read_bytes() == before
+    path.write_bytes(b"garbage" * 1000)
+    assert inspect_history(path).startswith(f"WARNING: history file {path} is corrupt")
