@@ -116,6 +116,7 @@ class Query:
     series: Iterable[str] | None = None
     max_points: int = DEFAULT_MAX_POINTS
     prefer_raw: bool = False  # exports: full resolution for any span within retention
+    memory_only: bool = False  # the fallback when the file is too slow to answer
 
 
 @dataclass
@@ -128,14 +129,15 @@ class Answer:
     step: float  # seconds per point; 0 when every stored sample is there
     stats: dict[str, dict[str, list[float]]] | None = None  # rollup min/avg/max per series
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, stats: bool = True) -> dict[str, Any]:
+        """JSON-ready columns (null for no value); ``stats`` adds rollups' min and max."""
         body: dict[str, Any] = {
             "ts": self.ts,
             "values": {n: _json(c) for n, c in self.columns.items()},
             "tier": self.tier,
             "step": self.step,
         }
-        if self.stats is not None:
+        if stats and self.stats is not None:
             for stat in ("min", "max"):
                 body[stat] = {n: _json(s[stat]) for n, s in self.stats.items()}
         return body
@@ -165,8 +167,8 @@ class History:
 
     @property
     def window(self) -> float:
-        """The longest span a client may ask for."""
-        if self.store is None:
+        """The longest span a client may ask for (the memory window if the file is unusable)."""
+        if not self.readable:
             return self.memory.window
         return self.settings.rollup_retention
 
@@ -178,7 +180,9 @@ class History:
     def append(self, collector: str, ts: float, values: Mapping[str, float | None]) -> None:
         ts = round(ts, 3)  # what the disk keeps (milliseconds), so both agree on every ts
         self.memory.append(collector, ts, values)
-        if self.store is not None and not self._closed:
+        # Only a file that can be written gets a batch: a corrupt or read-only one never will
+        # (a full one may again, so its readings wait, up to MAX_WAITING).
+        if self.store is not None and self.store.writable and not self._closed:
             self._waiting.append((collector, ts, values))
             if len(self._waiting) > MAX_WAITING:
                 self._waiting.popleft()
@@ -190,7 +194,7 @@ class History:
     def needs_disk(self, query: Query) -> bool:
         """Whether answering reads the file (so: not on the event loop)."""
         span = min(query.end, self.clock()) - query.start
-        return self.readable and span > self.memory.window
+        return self.readable and not query.memory_only and span > self.memory.window
 
     def status(self) -> dict[str, Any]:
         state = "ok" if self.problem is None else "degraded"

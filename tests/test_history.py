@@ -198,6 +198,7 @@ def test_a_corrupt_file_is_reported_and_memory_keeps_serving(tmp_path, caplog):
     assert status["state"] == "degraded"
     assert "corrupt" in status["error"] and f"mv {path} {path}.bad" in status["error"]
     run(history, clock, 20)
+    assert history.status()["waiting"] == 0  # nothing piles up for a file that can't be written
     assert len(ask(history, clock.now - 60).as_json()["ts"]) == 20
     assert len(ask(history, clock.now - 86_400).as_json()["ts"]) == 20  # memory, not the file
     assert path.read_bytes().startswith(b"this is not a database")  # never overwritten

@@ -303,3 +303,18 @@ def test_unknown_events_get_an_error_ack(connect):
         "ok": False,
         "error": "unknown event 'frobnicate' (known: filter, subscribe, unsubscribe)",
     }
+
+
+def test_a_history_query_that_times_out_answers_from_memory(stored, clock, monkeypatch):
+    runtime = stored.extensions["dashboard"]
+
+    def too_slow(fn, timeout):
+        raise TimeoutError(f"timed out after {timeout:g} s")
+
+    monkeypatch.setattr(runtime.workers, "call", too_slow)
+    client = stored.extensions["socketio"].test_client(stored, namespace="/toy")
+    reply = ack(client, "subscribe", {"history": 86_400})
+    assert reply["ok"] and reply["history"]["tier"] == "raw"
+    # Only what the memory ring holds (3,600 readings here, 10 s apart), not the file's day.
+    assert reply["history"]["ts"][0] >= clock.now - 3960 * 10
+    assert reply["history"]["ts"][-1] == clock.now
