@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,3 +201,164 @@ def test_login_with_the_token_then_the_page_streams(server_factory, watched):
     page.wait_for_function(EVERY_CHART_HAS_POINTS)
     # The wrong attempt answered 401, which Chromium reports as a failed resource load.
     watched.assert_no_errors(allowed=re.compile(r"status of 401"))
+
+
+def x_span(chart: str) -> str:
+    """JS: the seconds a chart's x axis spans (0 before its first range)."""
+    return f"""(() => {{ const r = document.getElementById("{chart}").layout.xaxis.range;
+        return r ? (+new Date(r[1]) - +new Date(r[0])) / 1000 : 0; }})()"""
+
+
+# The CPU chart's span, and whether every trace's points are strictly in time order (a
+# resubscribe must neither repeat nor reorder points).
+CPU_SPAN = x_span("chart-cpu-pct")
+CPU_IN_ORDER = """() => document.getElementById("chart-cpu-pct").data.every((t) =>
+    t.x.every((x, i) => i === 0 || +new Date(x) > +new Date(t.x[i - 1])))"""
+WINDOWS = {"5m": 300, "1h": 3_600, "24h": 86_400, "7d": 604_800}
+
+
+def wait_for_window(page: sync_api.Page, key: str) -> None:
+    """The picker shows ``key`` and the CPU chart spans that window (within 1 %)."""
+    seconds = WINDOWS[key]
+    page.wait_for_selector(f'#window button[data-window="{key}"][aria-pressed="true"]')
+    page.wait_for_function(f"() => Math.abs({CPU_SPAN} - {seconds}) < {seconds} * 0.01")
+    pressed = page.locator('#window button[aria-pressed="true"]').evaluate_all(
+        "(buttons) => buttons.map((b) => b.dataset.window)"
+    )
+    assert pressed == [key]
+
+
+def test_time_window_choice_refills_the_charts_and_survives_a_reload(server_factory, watched):
+    server = server_factory(settings="", async_mode="threading")
+    page = open_dashboard(watched, server.url)
+    wait_for_window(page, "5m")
+    page.wait_for_function(EVERY_CHART_HAS_POINTS)
+
+    # Keyboard: the picker's buttons take focus; the arrow keys move to the next window.
+    page.focus('#window button[data-window="5m"]')
+    page.keyboard.press("ArrowRight")
+    wait_for_window(page, "1h")
+    page.wait_for_function(EVERY_CHART_HAS_POINTS)
+
+    page.click('#window button[data-window="24h"]')
+    wait_for_window(page, "24h")
+    page.wait_for_function(EVERY_CHART_HAS_POINTS)
+    assert page.evaluate(CPU_IN_ORDER)
+    # Live samples keep coming into the 24 h charts, merged into buckets (a few points only).
+    before = page.evaluate(f"() => {LAST_X}")
+    page.wait_for_function(f"() => {LAST_X} > {before}", polling=250)
+    lengths = page.evaluate("""() => [...document.querySelectorAll(".plot")]
+        .flatMap((gd) => gd.data.map((t) => t.x.length))""")
+    assert max(lengths) <= 1_500, lengths
+    assert page.evaluate("() => localStorage.getItem('dashboard.window')") == "24h"
+
+    page.reload()
+    page.wait_for_selector('#connection[data-state="connected"]')
+    wait_for_window(page, "24h")
+    page.wait_for_function(EVERY_CHART_HAS_POINTS)
+    watched.assert_no_errors()
+
+
+def test_time_window_from_the_url_wins_and_quick_changes_end_on_the_last(server_factory, watched):
+    server = server_factory(settings="", async_mode="threading")
+    page = watched.page
+    page.goto(server.url + "/")
+    page.evaluate("() => localStorage.setItem('dashboard.window', '1h')")
+    page.goto(server.url + "/?window=7d")
+    page.wait_for_selector('#connection[data-state="connected"]')
+    wait_for_window(page, "7d")
+    page.wait_for_function(EVERY_CHART_HAS_POINTS)
+
+    # Clicks faster than the acks come back: only the last window's history may be drawn.
+    for key in ("24h", "1h", "7d", "5m"):
+        page.click(f'#window button[data-window="{key}"]')
+    wait_for_window(page, "5m")
+    page.wait_for_function(EVERY_CHART_HAS_POINTS)
+    page.wait_for_timeout(1_000)  # a stale ack would show by now
+    assert abs(page.evaluate(CPU_SPAN) - 300) < 3
+    assert page.evaluate(CPU_IN_ORDER)
+    first = page.evaluate("""() => Math.min(...document.getElementById("chart-cpu-pct").data
+        .filter((t) => t.x.length).map((t) => +new Date(t.x[0])))""")
+    start = page.evaluate("""() => +new Date(
+        document.getElementById("chart-cpu-pct").layout.xaxis.range[0])""")
+    assert first >= start - 5_000, (first, start)
+    # The URL keeps in step with the choice, so a reload shows the same window.
+    assert page.url.endswith("/?window=5m"), page.url
+    watched.assert_no_errors()
+
+
+def wait_until(page: sync_api.Page, done: Callable[[], bool], what: str) -> None:
+    """Poll a Python-side condition (fed by page events) for up to WAIT_MS."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not done() and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert done(), f"timed out waiting until {what}"
+
+
+def test_a_late_ack_for_an_older_window_is_ignored(server_factory, watched):
+    """The /cpu ack for 24 h is held back until after the 5 min one: it must change nothing."""
+    server = server_factory(settings="", async_mode="threading")
+    page = watched.page
+    held: list[tuple[sync_api.WebSocketRoute, str]] = []
+    slow_ids: set[int] = set()
+    passed_ids: list[int] = []  # /cpu acks let through
+    samples: list[str] = []  # /cpu samples seen on the websocket (polling comes first)
+
+    def route(ws: sync_api.WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            asked = re.match(r'42/cpu,(\d+)\["subscribe",\{"history":86400\b', str(message))
+            if asked:
+                slow_ids.add(int(asked.group(1)))
+            upstream.send(message)
+
+        def from_server(message: str | bytes) -> None:
+            text = str(message)
+            if text.startswith('42/cpu,["sample"'):
+                samples.append(text)
+            ack = re.match(r"43/cpu,(\d+)\[", text)
+            if ack and int(ack.group(1)) in slow_ids:
+                held.append((ws, text))
+                return
+            if ack:
+                passed_ids.append(int(ack.group(1)))
+            ws.send(message)
+
+        ws.on_message(from_page)
+        upstream.on_message(from_server)
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), route)
+    page = open_dashboard(watched, server.url)
+    page.wait_for_function(EVERY_CHART_HAS_POINTS)
+    wait_until(page, lambda: bool(samples), "the client moved from polling to the websocket")
+    page.click('#window button[data-window="24h"]')
+    wait_until(page, lambda: len(held) == 1, "the /cpu answer for 24 h was held back")
+    page.click('#window button[data-window="5m"]')
+    slow = max(slow_ids)
+    wait_until(page, lambda: any(i > slow for i in passed_ids), "/cpu answered for 5 min")
+    wait_for_window(page, "5m")
+    ws, stale = held[0]
+    ws.send(stale)  # the 24 h answer arrives last
+    page.wait_for_timeout(1_500)
+    assert abs(page.evaluate(CPU_SPAN) - 300) < 3
+    assert page.evaluate(CPU_IN_ORDER)
+    page.wait_for_function(EVERY_CHART_HAS_POINTS)
+    watched.assert_no_errors()
+
+
+def test_corrupt_history_file_shows_a_banner_and_charts_run_live(server_factory, watched, tmp_path):
+    (tmp_path / "corrupt.sqlite3").write_bytes(b"not a database" * 300)
+    server = server_factory(settings='[history]\npath = "corrupt.sqlite3"\n')
+    assert server.get_json("/healthz")["history"]["state"] == "degraded"
+    page = open_dashboard(watched, server.url)
+
+    banner = page.wait_for_selector("#history-banner:not([hidden])")
+    assert banner.get_attribute("role") == "alert"
+    text = banner.text_content()
+    assert "History is not being saved" in text, text
+    assert "corrupt.sqlite3 is corrupt" in text, text
+    page.wait_for_function(EVERY_CHART_HAS_POINTS)
+    before = page.evaluate(f"() => {LAST_X}")
+    page.wait_for_function(f"() => {LAST_X} > {before}", polling=250)
+    watched.assert_no_errors()

@@ -1,8 +1,11 @@
 // Charts: one plotly chart per (collector, unit) group, built from the collector list, so a
 // plugin's namespace gets its charts with no front-end change. Plotly.newPlot once per chart,
-// then Plotly.extendTraces with maxPoints, batched per animation frame.
+// then Plotly.extendTraces with maxPoints, batched per animation frame. Each chart shows the
+// chosen time window: every sample up to an hour; beyond, live samples are merged into
+// buckets (the window's step) so a 7-day chart holds about as many points as a 5-minute one.
 
 import { axisTicks, formatValue, splitValue } from "./format.js";
+import { bucketStep } from "./timewindow.js";
 
 /* global Plotly */
 
@@ -15,6 +18,15 @@ const EMPTY_NOTES = { sensors: "No temperature sensors on this host." };
 // as their headline (e.g. dozens of CPU cores).
 const MANY = 8;
 const LEGEND_CHIPS = 8;
+// Points kept per trace: an hour of 1 s samples (3601) drawn as they are. A bucketed window
+// holds the ack's (at most 1,000) points, which leave on the left as live buckets (about
+// 700 a window) come in on the right; the cap is only a backstop.
+const MAX_RAW_POINTS = 4000;
+const MAX_BUCKETED_POINTS = 1500;
+const DAY = 86400;
+// A line needs two points: a trace with fewer than this many (a long window over a new
+// history file, say) also gets dots, so its one bucket is not invisible.
+const SPARSE = 10;
 
 export function collectorTitle(name) {
   if (TITLES[name]) return TITLES[name];
@@ -51,6 +63,22 @@ function theme() {
     font: cssVar("--font-ui") || "system-ui, sans-serif",
     palette,
   };
+}
+
+/** The time axis for a window: clock times up to a day, dates beyond; hover says the day too. */
+function timeAxis(window) {
+  return {
+    hoverformat: window >= DAY ? "%b %d, %H:%M" : "%H:%M:%S",
+    tickformatstops: [
+      { dtickrange: [null, 59000], value: "%H:%M:%S" },
+      { dtickrange: [59000, DAY * 1000 - 1], value: "%H:%M" },
+      { dtickrange: [DAY * 1000 - 1, null], value: "%b %d" },
+    ],
+  };
+}
+
+function isNumber(value) {
+  return typeof value === "number" && Number.isFinite(value);
 }
 
 function translucent(color, alpha) {
@@ -100,8 +128,27 @@ export class ChartBoard {
     this.collectors.set(collector.name, {
       name: collector.name, order, interval: collector.interval, note: null,
       routes: new Map(), alerts: { subscribe: null, health: null },
+      window: this.window, step: bucketStep(this.window),
+      lastTs: undefined, lastStep: 0, bucket: null,
     });
     this.setSeries(collector.name, collector.series || []);
+  }
+
+  chartsOf(name) {
+    return [...this.charts.values()].filter((c) => c.collector === name);
+  }
+
+  /** Start a collector's charts over in another window; its history then comes through push. */
+  reset(name, window) {
+    const entry = this.collectors.get(name);
+    if (!entry) return;
+    Object.assign(entry, { window, step: bucketStep(window), lastTs: undefined, lastStep: 0,
+      bucket: null });
+    for (const chart of this.chartsOf(name)) {
+      chart.reset(window, this.maxPoints(entry));
+      this.dirty.add(chart); // redrawn (empty, in the new range) even if no history comes
+    }
+    this.schedule();
   }
 
   /** Make sure every series of the list has a trace (new disks, sensors, a changed ack). */
@@ -118,9 +165,10 @@ export class ChartBoard {
     for (const { family, unit, list } of added.values()) {
       let chart = this.charts.get(family.key);
       if (!chart) {
-        const index = [...this.charts.values()].filter((c) => c.collector === name).length;
+        const index = this.chartsOf(name).length;
         chart = new Chart(this, { collector: name, title: family.title, unit, key: family.key,
-          order: entry.order + index / 100, maxPoints: this.maxPoints(entry.interval) });
+          order: entry.order + index / 100, window: entry.window,
+          maxPoints: this.maxPoints(entry) });
         this.charts.set(family.key, chart);
       }
       const first = chart.series.length;
@@ -131,8 +179,10 @@ export class ChartBoard {
     this.renderAlert(entry);
   }
 
-  maxPoints(interval) {
-    return Math.min(2000, Math.max(10, Math.ceil(this.window / (interval || 1)) + 1));
+  maxPoints(entry) {
+    if (entry.step > 0) return MAX_BUCKETED_POINTS;
+    const samples = Math.ceil(entry.window / (entry.interval || 1)) + 1;
+    return Math.min(MAX_RAW_POINTS, Math.max(10, samples));
   }
 
   updateNote(entry) {
@@ -165,26 +215,87 @@ export class ChartBoard {
     this.grid.insertBefore(card, after || null);
   }
 
+  /**
+   * Samples in time order; `step` > 0 marks one the server averaged over that many seconds.
+   * A window's own history is drawn as it came (the server kept it to 1,000 points, at
+   * the finest step it could); live samples and a reconnect's catch-up are bucketed.
+   */
   push(name, samples) {
     const entry = this.collectors.get(name);
     if (!entry) return;
-    const interval = entry.interval || 1;
     for (const sample of samples) {
-      if (entry.lastTs !== undefined && sample.ts - entry.lastTs > Math.max(3 * interval, 5)) {
-        // An outage (server restart, a failing collector): break the lines, don't bridge it.
-        const gap = new Date((entry.lastTs + interval) * 1000);
-        for (const route of entry.routes.values()) route.chart.queue(route.index, gap, null);
-      }
-      entry.lastTs = sample.ts;
-      const x = new Date(sample.ts * 1000);
-      for (const [series, value] of Object.entries(sample.values || {})) {
-        const route = entry.routes.get(series);
-        if (!route) continue;
-        route.chart.queue(route.index, x, value);
-        this.dirty.add(route.chart);
+      const step = sample.step || 0;
+      if (entry.step > 0 && !sample.whole && step < entry.step) {
+        this.addToBucket(entry, sample);
+      } else {
+        entry.bucket = null;
+        this.addPoint(entry, sample, step);
       }
       if (this.latestTs === null || sample.ts > this.latestTs) this.latestTs = sample.ts;
     }
+    this.schedule();
+  }
+
+  /** One point per sample: every sample of a short window, a rollup of a long one. */
+  addPoint(entry, sample, step) {
+    this.breakIfGap(entry, sample.ts, step);
+    const x = new Date(sample.ts * 1000);
+    for (const [series, value] of Object.entries(sample.values || {})) {
+      const route = entry.routes.get(series);
+      if (!route) continue;
+      route.chart.queue(route.index, x, value);
+      this.dirty.add(route.chart);
+    }
+  }
+
+  /** Finer samples of a long window: one point per bucket, the average so far, moving right. */
+  addToBucket(entry, sample) {
+    const key = Math.floor(sample.ts / entry.step);
+    if (entry.bucket?.key !== key) {
+      this.breakIfGap(entry, sample.ts, entry.step);
+      entry.bucket = { key, sums: new Map() };
+    } else {
+      entry.lastTs = sample.ts;
+    }
+    const x = new Date(sample.ts * 1000);
+    for (const [series, value] of Object.entries(sample.values || {})) {
+      const route = entry.routes.get(series);
+      if (!route) continue;
+      let sum = entry.bucket.sums.get(series);
+      const first = !sum;
+      if (first) {
+        sum = { total: 0, count: 0 };
+        entry.bucket.sums.set(series, sum);
+      }
+      if (isNumber(value)) {
+        sum.total += value;
+        sum.count += 1;
+      }
+      route.chart.queue(route.index, x, sum.count ? sum.total / sum.count : null,
+        { replace: !first, current: value });
+      this.dirty.add(route.chart);
+    }
+  }
+
+  /**
+   * An outage (server restart, a failing collector): break the lines, don't bridge it. The
+   * threshold is three times the spacing of the points either side, so rollups of a long
+   * window (a minute or more apart) are not all drawn as gaps.
+   */
+  breakIfGap(entry, ts, step) {
+    const spacing = Math.max(entry.interval || 1, step, entry.lastStep);
+    if (entry.lastTs !== undefined && ts - entry.lastTs > Math.max(3 * spacing, 5)) {
+      const gap = new Date((entry.lastTs + spacing) * 1000);
+      for (const route of entry.routes.values()) {
+        route.chart.gap(route.index, gap);
+        this.dirty.add(route.chart);
+      }
+    }
+    entry.lastTs = ts;
+    entry.lastStep = step;
+  }
+
+  schedule() {
     if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
   }
 
@@ -192,7 +303,7 @@ export class ChartBoard {
     this.frame = 0;
     const charts = [...this.dirty];
     this.dirty.clear();
-    for (const chart of charts) chart.flush();
+    for (const chart of charts) chart.flush(this.latestTs);
     this.onFlush(this.latestTs);
   }
 
@@ -206,8 +317,7 @@ export class ChartBoard {
 
   renderAlert(entry) {
     const message = entry.alerts.subscribe || entry.alerts.health;
-    const cards = [...this.charts.values()].filter((c) => c.collector === entry.name)
-      .map((c) => c.card);
+    const cards = this.chartsOf(entry.name).map((c) => c.card);
     if (entry.note) cards.push(entry.note);
     for (const card of cards) {
       const alert = card.querySelector(".card-alert");
@@ -219,11 +329,13 @@ export class ChartBoard {
 }
 
 class Chart {
-  constructor(board, { collector, title, unit, key, order, maxPoints }) {
+  constructor(board, { collector, title, unit, key, order, window, maxPoints }) {
     this.board = board;
     this.collector = collector;
     this.unit = unit;
+    this.window = window;
     this.maxPoints = maxPoints;
+    this.cleared = false; // reset() ran: the next flush starts the traces over
     this.series = [];
     this.labels = [];
     this.latest = [];
@@ -281,12 +393,8 @@ class Chart {
       showlegend: false,
       hovermode: "x unified",
       hoverlabel: { bgcolor: t.hoverBg, bordercolor: t.axis, font: { color: "#e6e9ef" } },
-      xaxis: { ...axis, type: "date", showgrid: false, nticks: 6, hoverformat: "%H:%M:%S",
-        spikecolor: t.axis, spikethickness: 1, spikedash: "dot",
-        tickformatstops: [
-          { dtickrange: [null, 59000], value: "%H:%M:%S" },
-          { dtickrange: [59000, null], value: "%H:%M" },
-        ] },
+      xaxis: { ...axis, type: "date", showgrid: false, nticks: 6, spikecolor: t.axis,
+        spikethickness: 1, spikedash: "dot", ...timeAxis(this.window) },
       yaxis: { ...axis, title: { text: this.unit, standoff: 4, font: { size: 11 } },
         automargin: true, tickmode: "array", range: this.axis.range,
         tickvals: this.axis.tickvals, ticktext: this.axis.ticktext },
@@ -313,7 +421,7 @@ class Chart {
       const headline = n === 0 && !this.peers && total <= MANY;
       return {
         type: "scatter", mode: "lines", name: series.label || series.name, x: [], y: [], text: [],
-        line: { color, width: headline ? 2.4 : total > MANY ? 1 : 1.6 },
+        line: { color, width: headline ? 2.4 : total > MANY ? 1 : 1.6 }, marker: { size: 5 },
         opacity: total > MANY ? 0.75 : 1,
         fill: headline ? "tozeroy" : "none", fillcolor: translucent(color, 0.1),
         hovertemplate: `%{text}<extra>${escapeHtml(series.label || series.name)}</extra>`,
@@ -331,38 +439,103 @@ class Chart {
     this.renderLegend();
   }
 
-  queue(index, x, value) {
-    let points = this.pending.get(index);
-    if (!points) {
-      points = { x: [], y: [], text: [] };
-      this.pending.set(index, points);
-    }
-    const y = typeof value === "number" && Number.isFinite(value) ? value : null;
-    points.x.push(x);
-    points.y.push(y);
-    points.text.push(formatValue(y, this.unit));
-    if (points.x.length > this.maxPoints) {
-      // A hidden tab gets no animation frames: keep the queue bounded until it flushes.
-      for (const k of ["x", "y", "text"]) points[k].splice(0, points.x.length - this.maxPoints);
-    }
-    this.latest[index] = y;
+  /** Drop everything drawn and pending; the next flush draws the new window's points. */
+  reset(window, maxPoints) {
+    this.window = window;
+    this.maxPoints = maxPoints;
+    this.pending.clear();
+    this.cleared = true;
   }
 
-  flush() {
-    if (!this.pending.size) return;
+  /**
+   * A point to draw at the next flush. `replace`: it is the newest point again (a bucket
+   * still filling), not a new one. `current` is the latest reading, for the headline.
+   */
+  queue(index, x, value, { replace = false, current = value } = {}) {
+    let points = this.pending.get(index);
+    if (!points) {
+      points = { x: [], y: [], text: [], replace: false };
+      this.pending.set(index, points);
+    }
+    const y = isNumber(value) ? value : null;
+    if (replace && points.x.length) {
+      points.x[points.x.length - 1] = x;
+      points.y[points.y.length - 1] = y;
+      points.text[points.text.length - 1] = formatValue(y, this.unit);
+    } else {
+      if (!points.x.length) points.replace = replace; // it replaces the newest drawn point
+      points.x.push(x);
+      points.y.push(y);
+      points.text.push(formatValue(y, this.unit));
+    }
+    if (points.x.length > this.maxPoints) {
+      // A hidden tab gets no animation frames: keep the queue bounded until it flushes (it
+      // then replaces everything drawn, so there is no drawn point left to replace).
+      for (const k of ["x", "y", "text"]) points[k].splice(0, points.x.length - this.maxPoints);
+      points.replace = false;
+    }
+    this.latest[index] = isNumber(current) ? current : null;
+  }
+
+  /** A break in the line (no value), leaving the headline as it is. */
+  gap(index, x) {
+    this.queue(index, x, null, { current: this.latest[index] });
+  }
+
+  /** Draw what is pending in one redraw; `end` (unix s) is the newest sample on the page. */
+  flush(end) {
+    const gd = this.gd;
+    if (this.cleared) {
+      for (const trace of gd.data) Object.assign(trace, { x: [], y: [], text: [] });
+      Object.assign(gd.layout.xaxis, timeAxis(this.window));
+      this.cleared = false;
+    }
     const indices = [];
     const update = { x: [], y: [], text: [] };
     for (const [index, points] of this.pending) {
+      const trace = gd.data[index];
+      if (points.replace && trace.x.length) {
+        // Plotly has no "update the last point": edit it in place; the redraw below reads it.
+        const last = trace.x.length - 1;
+        trace.x[last] = points.x.shift();
+        trace.y[last] = points.y.shift();
+        trace.text[last] = points.text.shift();
+      }
+      if (!points.x.length) continue;
       indices.push(index);
       update.x.push(points.x);
       update.y.push(points.y);
       update.text.push(points.text);
     }
     this.pending.clear();
-    Plotly.extendTraces(this.gd, update, indices, this.maxPoints);
-    this.card.classList.add("has-data");
+    if (end !== null && end !== undefined) this.showWindow(end);
+    for (const [i, index] of indices.entries()) {
+      const trace = gd.data[index];
+      trace.mode = trace.x.length + update.x[i].length < SPARSE ? "lines+markers" : "lines";
+    }
+    if (indices.length) Plotly.extendTraces(gd, update, indices, this.maxPoints);
+    else Plotly.redraw(gd);
+    this.card.classList.toggle("has-data", gd.data.some((trace) => trace.x.length > 0));
     this.updateAxis();
     this.renderLegend();
+  }
+
+  /**
+   * The x axis spans the whole window up to the newest sample, and points before it go
+   * (one is kept so the line still enters from the left edge). Set on the layout object:
+   * the redraw that follows in flush() applies it, so there is no second redraw.
+   */
+  showWindow(end) {
+    const start = end - this.window;
+    const cutoff = start * 1000;
+    for (const trace of this.gd.data) {
+      let first = 0;
+      while (first < trace.x.length && +trace.x[first] < cutoff) first += 1;
+      if (first > 1) for (const k of ["x", "y", "text"]) trace[k].splice(0, first - 1);
+    }
+    Object.assign(this.gd.layout.xaxis, {
+      range: [new Date(start * 1000), new Date(end * 1000)], autorange: false,
+    });
   }
 
   /** Our own ticks (binary prefixes for bytes); relayout only when they must change. */

@@ -1,7 +1,11 @@
 // The page's one Socket.IO connection: a shared manager, one socket per collector namespace,
-// subscribe with an ack (and a timeout), resubscribe with `since` on every reconnect.
+// subscribe with an ack (and a timeout), resubscribe with `since` on every reconnect and with
+// the whole window when the window changes.
 
 const SUBSCRIBE_TIMEOUT_MS = 8000;
+// Spans over an hour are read from the history file; the server allows such a read 15 s.
+const DISK_TIMEOUT_MS = 20000;
+const MEMORY_SPAN = 3600;
 const RETRY_MS = 3000;
 const REFUSED_RETRY_MS = 10000;
 // Brief blips show amber; after this many failed attempts the badge turns red (still retrying).
@@ -36,7 +40,10 @@ export class Connection {
     });
   }
 
-  /** A channel for one namespace; handlers: onAck, onSamples, onSeries, onError, onFilter. */
+  /**
+   * A channel for one namespace showing the last `window` seconds; handlers: onAck, onReset,
+   * onSamples, onSeries, onError, onFilter.
+   */
   channel(namespace, handlers, window) {
     const channel = new Channel(this, namespace, handlers, window);
     this.channels.push(channel);
@@ -65,7 +72,11 @@ export class Connection {
   }
 }
 
-/** One namespace: subscription, backfill, de-duplication by timestamp, the client filter. */
+/**
+ * One namespace: subscription, backfill, de-duplication by timestamp, the client filter.
+ * Every subscribe bumps `generation`; an ack of an older one (a reconnect or a window change
+ * took over) is ignored, so only the newest request's history ever reaches the charts.
+ */
 class Channel {
   constructor(connection, namespace, handlers, window) {
     this.connection = connection;
@@ -111,14 +122,29 @@ class Channel {
     this.connection.update();
   }
 
+  /** Show another window: start over with its whole history (at once if connected). */
+  setWindow(seconds) {
+    if (seconds === this.window) return;
+    this.window = seconds;
+    this.lastTs = null;
+    this.generation += 1; // an ack in flight belongs to the old window
+    this.queued = null;
+    if (this.socket.connected) this.subscribe();
+  }
+
   subscribe() {
     const generation = ++this.generation;
-    const payload = this.lastTs === null ? { history: this.window } : { since: this.lastTs };
+    // Nothing shown yet (first connect, a new window): the whole window; else what was missed.
+    const whole = this.lastTs === null;
+    const window = this.window;
+    const payload = whole ? { history: window } : { since: this.lastTs };
+    const span = whole ? window : Date.now() / 1000 - this.lastTs;
+    const timeoutMs = span > MEMORY_SPAN ? DISK_TIMEOUT_MS : SUBSCRIBE_TIMEOUT_MS;
     this.queued = [];
-    this.socket.timeout(SUBSCRIBE_TIMEOUT_MS).emit("subscribe", payload, (err, ack) => {
-      if (generation !== this.generation) return; // a newer connection took over
+    this.socket.timeout(timeoutMs).emit("subscribe", payload, (err, ack) => {
+      if (generation !== this.generation) return; // a newer subscribe took over
       if (err) {
-        this.handlers.onError?.(`no answer to subscribe within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`);
+        this.handlers.onError?.(`no answer to subscribe within ${timeoutMs / 1000} s`);
         setTimeout(() => this.socket.connected && generation === this.generation
           && this.subscribe(), RETRY_MS);
         return;
@@ -126,13 +152,16 @@ class Channel {
       if (!ack || !ack.ok) {
         this.queued = null;
         this.handlers.onError?.(ack?.error || "subscribe refused");
+        // Live samples still come (the subscription stands): draw them in the new window.
+        if (whole) this.handlers.onReset?.(window);
         return;
       }
       const queued = this.queued;
       this.queued = null;
       this.handlers.onError?.(null);
       this.handlers.onAck?.(ack);
-      this.accept([...historySamples(ack.history), ...queued]);
+      if (whole) this.handlers.onReset?.(window);
+      this.accept([...historySamples(ack.history, whole), ...queued]);
     });
   }
 
@@ -173,13 +202,18 @@ class Channel {
   }
 }
 
-/** The subscribe ack's columnar history as sample-like objects. */
-function historySamples(history) {
+/**
+ * The subscribe ack's columnar history as sample-like objects. `step` is the width in
+ * seconds each one was averaged over (0: a stored sample as it was taken); `whole` marks
+ * the history of a whole window, which the server has already cut to its point budget.
+ */
+function historySamples(history, whole) {
   const ts = history?.ts || [];
   const columns = Object.entries(history?.values || {});
+  const step = Number(history?.step) || 0;
   return ts.map((t, i) => {
     const values = {};
     for (const [name, column] of columns) values[name] = column[i];
-    return { ts: t, values, backfill: true };
+    return { ts: t, values, backfill: true, step, whole };
   });
 }

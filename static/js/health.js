@@ -1,5 +1,6 @@
 // The health strip: polls /healthz and shows each collector's state; failing ones in red with
 // their last error on hover (the collector's cards show it inline too, through onHealth).
+// The history store's state goes to onHistory: a banner when samples are not being saved.
 
 const GOOD = new Set(["ok"]);
 const QUIET = new Set(["starting"]);
@@ -22,10 +23,11 @@ function stateClass(state) {
 }
 
 export class HealthStrip {
-  constructor({ strip, intervalMs = 5000, onHealth = () => {} }) {
+  constructor({ strip, intervalMs = 5000, onHealth = () => {}, onHistory = () => {} }) {
     this.strip = strip;
     this.intervalMs = intervalMs;
     this.onHealth = onHealth;
+    this.onHistory = onHistory;
     this.chips = new Map();
     this.timer = 0;
   }
@@ -47,6 +49,7 @@ export class HealthStrip {
       this.strip.removeAttribute("title");
       this.render(body.collectors || {});
       this.onHealth(body.collectors || {});
+      this.onHistory(body.history || null);
     } catch (err) {
       this.strip.classList.add("is-stale");
       this.strip.title = `health unavailable: ${err.message}`;
@@ -80,4 +83,30 @@ export class HealthStrip {
 export function healthProblem(health) {
   if (!health || GOOD.has(health.state) || QUIET.has(health.state)) return null;
   return `Collector ${health.state}${health.last_error ? `: ${health.last_error}` : ""}`;
+}
+
+/** The banner under the top bar while the history file cannot be used. */
+export class HistoryBanner {
+  constructor(banner) {
+    this.banner = banner;
+    this.text = banner.querySelector(".banner-text");
+    this.shown = null;
+  }
+
+  show(history) {
+    const problem = history?.state === "degraded"
+      ? sentence(history.error || "the history file cannot be used") : null;
+    if (problem === this.shown) return; // unchanged: don't re-announce it every poll
+    this.shown = problem;
+    this.banner.hidden = !problem;
+    // The server's sentences say what to do; add that the page carries on, unless they do.
+    this.text.textContent = !problem ? "" : /memory/i.test(problem) ? problem
+      : `${problem} Live charts continue from memory.`;
+  }
+}
+
+/** The server's text as the end of a sentence (it starts lowercase, after our title). */
+function sentence(text) {
+  const trimmed = String(text).trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }

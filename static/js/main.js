@@ -1,13 +1,13 @@
 // Entry point: builds the page from the collector list embedded in it, then wires the
-// connection, the charts, the process table and the health strip together.
+// connection, the charts, the process table, the time-window picker and the health strip
+// together.
 
 import { ChartBoard } from "./charts.js";
 import { Connection } from "./connection.js";
 import { formatClock } from "./format.js";
-import { HealthStrip, healthProblem } from "./health.js";
+import { HealthStrip, HistoryBanner, healthProblem } from "./health.js";
 import { ProcessTable } from "./processes.js";
-
-const WINDOW_SECONDS = 300;
+import { WindowPicker, initialWindow, rememberWindow, windowByKey } from "./timewindow.js";
 
 function readConfig() {
   const block = document.getElementById("dashboard-config");
@@ -25,10 +25,11 @@ function showState(badge, state) {
 // using the machine" belongs next to CPU and memory.
 const TABLE_AFTER = "memory";
 
-function wire(connection, board, collector, tableOrder, host) {
+function wire(connection, board, collector, tableOrder, host, seconds) {
   let table = null;
   const channel = connection.channel(collector.namespace || `/${collector.name}`, {
     onAck: (ack) => board.setSeries(collector.name, ack.series || []),
+    onReset: (window) => board.reset(collector.name, window),
     onSeries: (series) => board.setSeries(collector.name, series),
     onError: (message) => board.setAlert(collector.name, "subscribe", message),
     onFilter: (ack) => table?.filterAck(ack),
@@ -39,21 +40,23 @@ function wire(connection, board, collector, tableOrder, host) {
       const last = mine.at(-1);
       if (table && last?.rows) table.rows(last.rows);
     },
-  }, WINDOW_SECONDS);
+  }, seconds);
   if (collector.name === "processes") {
     table = new ProcessTable({ onFilter: (filter) => channel.setFilter(filter) });
     board.insert(table.card, tableOrder);
     channel.setFilter(table.initialFilter);
   }
+  return channel;
 }
 
 function main() {
   const config = readConfig();
   const badge = document.getElementById("connection");
   const updated = document.getElementById("updated");
+  const chosen = initialWindow();
   const board = new ChartBoard({
     grid: document.getElementById("charts"),
-    window: WINDOW_SECONDS,
+    window: windowByKey(chosen).seconds,
     onFlush: (ts) => {
       if (ts !== null) updated.textContent = `last sample ${formatClock(new Date(ts * 1000))}`;
     },
@@ -64,11 +67,21 @@ function main() {
   const names = config.collectors.map((c) => c.name);
   const tableOrder = (names.includes(TABLE_AFTER) ? names.indexOf(TABLE_AFTER)
     : names.indexOf("processes")) + 0.5;
-  for (const collector of config.collectors) {
-    wire(connection, board, collector, tableOrder, config.host);
-  }
+  const channels = config.collectors.map((collector) => wire(connection, board, collector,
+    tableOrder, config.host, windowByKey(chosen).seconds));
   connection.update();
 
+  // Each channel starts over with the new window's history; its charts follow on the ack.
+  new WindowPicker({
+    group: document.getElementById("window"),
+    selected: chosen,
+    onChange: (key) => {
+      rememberWindow(key);
+      for (const channel of channels) channel.setWindow(windowByKey(key).seconds);
+    },
+  });
+
+  const banner = new HistoryBanner(document.getElementById("history-banner"));
   const health = new HealthStrip({
     strip: document.getElementById("health"),
     onHealth: (collectors) => {
@@ -76,6 +89,7 @@ function main() {
         board.setAlert(name, "health", healthProblem(h));
       }
     },
+    onHistory: (history) => banner.show(history),
   });
   health.start(Object.fromEntries(config.collectors.map((c) => [c.name, c.health || {}])));
 }
