@@ -1,6 +1,6 @@
 """Run every benchmark one after another, then write docs/benchmarks.md and the charts.
 
-    .venv/bin/python -m bench.run_all            # full run (~30 min), as published
+    .venv/bin/python -m bench.run_all            # full run (~40 min), as published
     .venv/bin/python -m bench.run_all --quick    # short windows, for trying it out
     .venv/bin/python -m bench.run_all --render   # only re-render from bench/results/*.json
 
@@ -21,12 +21,14 @@ FULL = {
     "idle": ["--seconds", "60", "--settle", "10"],
     "watch": ["--seconds", "60", "--settle", "10"],
     "fanout": ["--seconds", "20"],
+    "history": ["--record", "300"],
     "page": ["--minutes", "10", "--busy-seconds", "60"],
 }
 QUICK = {
     "idle": ["--seconds", "15", "--settle", "5"],
     "watch": ["--seconds", "15", "--settle", "5"],
     "fanout": ["--seconds", "8", "--steps", "100,500", "--max", "500"],
+    "history": ["--quick"],
     "page": ["--minutes", "1", "--busy-seconds", "15"],
 }
 
@@ -42,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--render", action="store_true", help="only re-render the report")
-    parser.add_argument("--only", help="comma-separated subset: idle,watch,fanout,page")
+    parser.add_argument("--only", help="comma-separated subset: idle,watch,fanout,history,page")
     args = parser.parse_args()
     if not args.render:
         plan = QUICK if args.quick else FULL
