@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.rollup import downsample, rollup, split_stats
+from dashboard.rollup import downsample, extremes, rollup, split_stats
 from dashboard.settings import HistorySettings
 from dashboard.store import BLOCK, RAW, ROLLUP, Block, ChunkStore, StoreError
 from dashboard.workers import native_lock
@@ -59,6 +59,20 @@ class _Ring:
         if len(self.ts) > self.capacity * 1.1:
             self._trim(len(self.ts) - self.capacity)
 
+    def extend(self, ts: list[float], columns: Mapping[str, list[float]]) -> None:
+        first = bisect.bisect_right(ts, self.ts[-1]) if self.ts else 0
+        added = len(ts) - first
+        if added <= 0:
+            return
+        for name in columns.keys() - self.columns.keys():
+            self.columns[name] = array("d", [math.nan]) * len(self.ts)
+        self.ts.extend(ts[first:])
+        for name, column in self.columns.items():
+            source = columns.get(name)
+            column.extend(source[first:] if source is not None else [math.nan] * added)
+        if len(self.ts) > self.capacity * 1.1:
+            self._trim(len(self.ts) - self.capacity)
+
     def _trim(self, count: int) -> None:
         del self.ts[:count]
         for column in self.columns.values():
@@ -86,6 +100,13 @@ class MemoryHistory:
             ring = self._rings.get(collector)
             if ring is not None:
                 ring.append(ts, values)
+
+    def extend(self, collector: str, ts: list[float], columns: Mapping[str, list[float]]) -> None:
+        """Many rows at once (newer than what the ring holds), e.g. loaded from the file."""
+        with self._lock:
+            ring = self._rings.get(collector)
+            if ring is not None:
+                ring.extend(ts, columns)
 
     def rows(
         self, collector: str, start: float, end: float = math.inf
@@ -117,6 +138,7 @@ class Query:
     max_points: int = DEFAULT_MAX_POINTS
     prefer_raw: bool = False  # exports: full resolution for any span within retention
     memory_only: bool = False  # the fallback when the file is too slow to answer
+    stats: bool = False  # rollups' min and max too (exports); charts need the averages only
 
 
 @dataclass
@@ -161,8 +183,7 @@ class History:
         self.last_flush: float | None = None
         self._io = native_lock()  # one store operation at a time
         self._waiting: deque[tuple[str, float, Mapping[str, float | None]]] = deque()
-        self._open: dict[str, Block] = {}
-        self._unwritten: dict[tuple[str, float], Block] = {}
+        self._unwritten: dict[tuple[str, float], Block] = {}  # new rows, per collector and block
         self._closed = False
 
     @property
@@ -192,9 +213,10 @@ class History:
         return self.memory.latest(collector)
 
     def needs_disk(self, query: Query) -> bool:
-        """Whether answering reads the file (so: not on the event loop)."""
-        span = min(query.end, self.clock()) - query.start
-        return self.readable and not query.memory_only and span > self.memory.window
+        """Whether answering reads the file (so: not on the event loop): the memory window
+        holds the newest ``window`` seconds, so anything starting before that needs the disk."""
+        starts_before = query.start < self.clock() - self.memory.window
+        return self.readable and not query.memory_only and starts_before
 
     def status(self) -> dict[str, Any]:
         state = "ok" if self.problem is None else "degraded"
@@ -224,17 +246,16 @@ class History:
                 self._note(exc)
 
     def flush(self) -> None:
-        """Write every waiting reading into its chunk, in one transaction."""
+        """Append every waiting reading to the file, one segment per block, one transaction."""
         if self.store is None:
             return
         with self._io:
             while self._waiting:
                 self._add(*self._waiting.popleft())
             if not self._unwritten or not self.store.writable:
-                self._bound_unwritten()
                 return
             try:
-                self.store.write(list(self._unwritten.values()))
+                self.store.append(list(self._unwritten.values()))
             except StoreError as exc:
                 self._note(exc)
                 self._bound_unwritten()
@@ -250,7 +271,9 @@ class History:
         with self._io:
             try:
                 now = self.clock()
-                for collector, start in self.store.unrolled(now - self.settings.flush_interval):
+                # A block is sealed once no reading for it can still be waiting.
+                self.store.seal(now - 2 * self.settings.flush_interval)
+                for collector, start in self.store.unrolled(now):
                     self._roll(collector, start)
                 self.store.prune(RAW, now - self.settings.retention)
                 self.store.prune(ROLLUP, now - self.settings.rollup_retention)
@@ -281,6 +304,7 @@ class History:
             ts, stats = self._rollup(collector, start, end)
             columns = {n: list(s["avg"]) for n, s in stats.items()}
             tier, step = "rollup", self.settings.rollup
+            stats = stats if query.stats else None
         if query.series is not None:
             wanted = set(query.series)
             columns = {n: c for n, c in columns.items() if n in wanted}
@@ -294,13 +318,16 @@ class History:
     def _thin(self, ts, columns, stats, tier, step, max_points) -> Answer:
         new_ts, new_columns, width = downsample(ts, columns, max_points)
         if stats is not None:
-            flat = {f"{n}|{k}": v for n, s in stats.items() for k, v in s.items()}
-            _, merged, _ = downsample(ts, flat, max_points)
-            # Averages average; the extremes of merged buckets are the extremes of their parts.
-            for name, parts in stats.items():
-                for stat in ("min", "max"):
-                    merged[f"{name}|{stat}"] = _extreme(ts, parts[stat], width, stat)
-            stats = split_stats(merged)
+            # Averages average (``columns`` are the averages); the extremes of merged buckets
+            # are the extremes of their parts.
+            stats = {
+                name: {
+                    "avg": new_columns[name],
+                    "min": extremes(ts, parts["min"], width, "min"),
+                    "max": extremes(ts, parts["max"], width, "max"),
+                }
+                for name, parts in stats.items()
+            }
         return Answer(new_ts, new_columns, tier, max(step, width), stats)
 
     def _raw(self, collector: str, start: float, end: float) -> tuple[list[float], dict]:
@@ -346,33 +373,20 @@ class History:
         start = self.clock() - self.memory.window
         for collector in self.memory.collectors():
             ts, columns = self.store.read(collector, RAW, start, math.inf)  # type: ignore[union-attr]
-            for i, t in enumerate(ts):
-                self.memory.append(collector, t, {n: c[i] for n, c in columns.items()})
+            self.memory.extend(collector, ts, columns)
 
     def _add(self, collector: str, ts: float, values: Mapping[str, float | None]) -> None:
         start = math.floor(ts / BLOCK[RAW]) * BLOCK[RAW]
-        block = self._open.get(collector)
-        if block is None or block.start != start:
-            block = self._existing(collector, start) or Block(collector, RAW, start)
-            self._open[collector] = block
-        if block.add(ts, values):
-            self._unwritten[(collector, start)] = block
-
-    def _existing(self, collector: str, start: float) -> Block | None:
-        """The chunk already on disk for this block (the dashboard restarted within it)."""
-        if not self.readable:
-            return None
-        try:
-            return self.store.get(collector, RAW, start)  # type: ignore[union-attr]
-        except StoreError as exc:
-            self._note(exc)
-            return None
+        segment = self._unwritten.get((collector, start))
+        if segment is None:
+            segment = self._unwritten[(collector, start)] = Block(collector, RAW, start)
+        segment.add(ts, values)
 
     def _bound_unwritten(self) -> None:
         """While the disk refuses writes, keep at most ``MAX_WAITING`` rows, oldest out first."""
         total = sum(len(b.ts) for b in self._unwritten.values())
         for key in sorted(self._unwritten, key=lambda k: k[1]):
-            if total <= MAX_WAITING or any(b is self._unwritten[key] for b in self._open.values()):
+            if total <= MAX_WAITING:
                 break
             total -= len(self._unwritten[key].ts)
             self.dropped += len(self._unwritten.pop(key).ts)
@@ -384,20 +398,6 @@ class History:
         elif problem is None and self.problem is not None:
             log.warning("history: the file is writable again; %s is back in sync", self.store.path)  # type: ignore[union-attr]
         self.problem = problem
-
-
-def _extreme(ts: list[float], column: list[float], width: float, stat: str) -> list[float]:
-    pick = min if stat == "min" else max
-    out: list[float] = []
-    bucket = None
-    for t, v in zip(ts, column, strict=True):
-        key = math.floor(t / width)
-        if key != bucket:
-            out.append(math.nan)
-            bucket = key
-        if not math.isnan(v):
-            out[-1] = v if math.isnan(out[-1]) else pick(out[-1], v)
-    return out
 
 
 def _json(column: list[float]) -> list[float | None]:

@@ -1,5 +1,9 @@
 """The SQLite file behind history: compressed chunks per collector, tier and block of time.
 
+Each flush appends the new rows as small *segments* (append-only: a flush writes a page or
+two, it never rewrites the 10-minute block it belongs to); once a block is over, ``seal``
+encodes it as one chunk and deletes its segments. Reads see both.
+
 Synchronous on purpose: every call here blocks on disk, so callers run it in a native
 thread (``dashboard.history`` does) and never on the event loop. One connection, used under
 the caller's lock. SQLite's own errors are turned into ``StoreError`` messages that say what
@@ -20,8 +24,8 @@ from pathlib import Path
 from dashboard import codec
 
 RAW, ROLLUP = 0, 1
-BLOCK = {RAW: 600.0, ROLLUP: 86_400.0}  # seconds of data per chunk, per tier
-SCHEMA_VERSION = 1
+BLOCK = {RAW: 600.0, ROLLUP: 21_600.0}  # seconds of data per chunk, per tier
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,6 +39,15 @@ CREATE TABLE IF NOT EXISTS chunks (
     rolled INTEGER NOT NULL DEFAULT 0,
     data BLOB NOT NULL,
     PRIMARY KEY (collector, tier, start)
+);
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY,
+    collector TEXT NOT NULL,
+    block REAL NOT NULL,
+    first REAL NOT NULL,
+    last REAL NOT NULL,
+    count INTEGER NOT NULL,
+    data BLOB NOT NULL
 );
 """
 
@@ -97,6 +110,9 @@ class Block:
 
     def replace(self, lo: float, hi: float, ts: Sequence[float], columns: Mapping) -> None:
         """Swap the rows with ``lo <= ts < hi`` for the given ones (a re-computed rollup)."""
+        if not self.ts or (self.ts[-1] < lo and (not ts or ts[0] >= lo)):
+            self.extend(ts, columns)  # the usual case: the next block's buckets go at the end
+            return
         keep = [i for i, t in enumerate(self.ts) if not lo <= t < hi]
         rows = [(self.ts[i], {n: c[i] for n, c in self.columns.items()}) for i in keep]
         rows += [(t, {n: c[j] for n, c in columns.items()}) for j, t in enumerate(ts)]
@@ -136,6 +152,7 @@ class ChunkStore:
             self._check_version()
         try:
             with self._errors():
+                self._db.execute("PRAGMA page_size=1024")
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
@@ -168,23 +185,61 @@ class ChunkStore:
         block.ts, block.columns = self._decode(row[0], collector, start)
         return block
 
-    def write(self, blocks: Sequence[Block]) -> None:
-        """Store every block (replacing its chunk) in one transaction."""
+    def append(self, segments: Sequence[Block]) -> None:
+        """Append new rows (one segment per collector and block) in one transaction."""
+        rows = [
+            (b.collector, b.start, b.ts[0], b.ts[-1], len(b.ts), codec.encode(b.ts, b.columns))
+            for b in segments
+            if b.ts
+        ]
         with self._errors(), self._transaction() as db:
-            db.executemany(_UPSERT, [_row(b, rolled=False) for b in blocks if b.ts])
+            db.executemany(
+                "INSERT INTO segments (collector, block, first, last, count, data)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def seal(self, before: float) -> int:
+        """Encode every block that ended before ``before`` as one chunk; drop its segments."""
+        with self._errors():
+            blocks = self._conn.execute(
+                "SELECT DISTINCT collector, block FROM segments WHERE block+?<=?",
+                (BLOCK[RAW], before),
+            ).fetchall()
+        for collector, start in blocks:
+            block = self.get(collector, RAW, start) or Block(collector, RAW, start)
+            with self._errors():
+                rows = self._conn.execute(
+                    "SELECT id, data FROM segments WHERE collector=? AND block=? ORDER BY first",
+                    (collector, start),
+                ).fetchall()
+            for _id, data in rows:
+                block.extend(*self._decode(data, collector, start))
+            with self._errors(), self._transaction() as db:
+                if block.ts:
+                    db.execute(_UPSERT, _row(block, rolled=False))
+                db.executemany("DELETE FROM segments WHERE id=?", [(r[0],) for r in rows])
+        return len(blocks)
 
     def read(
         self, collector: str, tier: int, lo: float, hi: float
     ) -> tuple[list[float], dict[str, list[float]]]:
-        """Rows with ``lo < ts <= hi`` across chunks, in time order, names merged."""
+        """Rows with ``lo < ts <= hi`` across chunks (and raw segments), in time order."""
         with self._errors():
             rows = self._conn.execute(
-                "SELECT start, data FROM chunks WHERE collector=? AND tier=?"
-                " AND last>? AND first<=? ORDER BY start",
+                "SELECT first, start, data FROM chunks WHERE collector=? AND tier=?"
+                " AND last>? AND first<=?",
                 (collector, tier, lo, hi),
             ).fetchall()
+            if tier == RAW:
+                rows += self._conn.execute(
+                    "SELECT first, block, data FROM segments WHERE collector=?"
+                    " AND last>? AND first<=?",
+                    (collector, lo, hi),
+                ).fetchall()
+        rows.sort(key=lambda row: row[0])
         merged = Block(collector, tier, lo)
-        for start, data in rows:
+        for _first, start, data in rows:
             ts, columns = self._decode(data, collector, start)
             a, b = bisect.bisect_right(ts, lo), bisect.bisect_right(ts, hi)
             merged.extend(ts[a:b], {n: c[a:b] for n, c in columns.items()})
@@ -210,8 +265,10 @@ class ChunkStore:
             )
 
     def prune(self, tier: int, before: float) -> int:
-        """Delete chunks of ``tier`` whose newest row is older than ``before``."""
+        """Delete chunks (and raw segments) of ``tier`` whose newest row is before ``before``."""
         with self._errors(), self._transaction() as db:
+            if tier == RAW:
+                db.execute("DELETE FROM segments WHERE last<?", (before,))
             return db.execute("DELETE FROM chunks WHERE tier=? AND last<?", (tier, before)).rowcount
 
     def stats(self) -> dict[str, int]:
@@ -220,15 +277,24 @@ class ChunkStore:
             rows = self._conn.execute(
                 "SELECT tier, COUNT(*), SUM(count), SUM(LENGTH(data)) FROM chunks GROUP BY tier"
             ).fetchall()
+            rows += self._conn.execute(
+                "SELECT 'segments', COUNT(*), SUM(count), SUM(LENGTH(data)) FROM segments"
+            ).fetchall()
         return {
-            f"tier{tier}": {"chunks": n, "rows": rows_ or 0, "bytes": size or 0}
+            f"tier{tier}" if tier != "segments" else tier: {
+                "chunks": n,
+                "rows": rows_ or 0,
+                "bytes": size or 0,
+            }
             for tier, n, rows_, size in rows
         }
 
     def oldest(self, collector: str) -> float | None:
         with self._errors():
             row = self._conn.execute(
-                "SELECT MIN(first) FROM chunks WHERE collector=?", (collector,)
+                "SELECT MIN(first) FROM (SELECT first FROM chunks WHERE collector=?"
+                " UNION ALL SELECT first FROM segments WHERE collector=?)",
+                (collector, collector),
             ).fetchone()
         return row[0]
 
@@ -366,7 +432,10 @@ def inspect_history(path: Path | None) -> str:
     try:
         stats = store.stats()
         with store._errors():
-            first, last = store._conn.execute("SELECT MIN(first), MAX(last) FROM chunks").fetchone()
+            first, last = store._conn.execute(
+                "SELECT MIN(first), MAX(last) FROM (SELECT first, last FROM chunks"
+                " UNION ALL SELECT first, last FROM segments)"
+            ).fetchone()
     except StoreError as exc:
         return f"WARNING: {exc}"
     finally:

@@ -109,7 +109,12 @@ def api_history(name: str) -> Any:
         )
         start = rt.clock() - request_.seconds
         query = Query(
-            name, start, series=request_.series, max_points=EXPORT_MAX_POINTS, prefer_raw=True
+            name,
+            start,
+            series=request_.series,
+            max_points=EXPORT_MAX_POINTS,
+            prefer_raw=True,
+            stats=True,
         )
         answer = rt.query_history(query)
     except RequestError as exc:

@@ -107,21 +107,31 @@ def test_a_long_span_comes_from_the_rollup_tier_with_min_avg_max(tmp_path):
     clock = Clock()
     history = opened(settings(tmp_path), clock)
     run(history, clock, 8 * 3600)
-    got = ask(history, clock.now - 8 * 3600)
+    got = ask(history, clock.now - 8 * 3600, stats=True)
     assert got.tier == "rollup" and got.step == 60
     # Samples run from T0+1 to T0+8h: a first bucket without its 0 s, a last with only it.
     assert len(got.ts) == 8 * 60 + 1 and got.ts[-1] == clock.now
     assert set(got.stats["cpu.total"]["min"]) == {0.0, 1.0}
     assert set(got.stats["cpu.total"]["max"][:-1]) == {59.0}
     assert set(got.columns["cpu.total"][1:-1]) == {29.5}
-    week = ask(history, clock.now - 7 * 86_400).as_json()
+    assert ask(history, clock.now - 8 * 3600).stats is None  # charts get the averages only
+    week = ask(history, clock.now - 7 * 86_400, stats=True).as_json()
     assert week["tier"] == "rollup" and len(week["ts"]) <= 1000
     assert week["min"]["cpu.total"][1] == 0.0 and week["max"]["cpu.total"][1] == 59.0
     # Merging rollup rows further keeps the extremes: min of mins, max of maxes.
-    thin = ask(history, clock.now - 8 * 3600, max_points=100)
+    thin = ask(history, clock.now - 8 * 3600, max_points=100, stats=True)
     assert len(thin.ts) <= 100 and thin.step == 300
     assert set(thin.stats["cpu.total"]["min"]) == {0.0}
     assert set(thin.stats["cpu.total"]["max"][:-1]) == {59.0}
+
+
+def test_a_span_that_starts_before_the_memory_window_is_read_from_the_file(tmp_path):
+    clock = Clock()
+    history = opened(settings(tmp_path), clock)
+    run(history, clock, 4 * 3600)
+    got = ask(history, clock.now - 3 * 3600, end=clock.now - 2 * 3600, max_points=5000)
+    assert got.tier == "raw" and len(got.ts) == 3600
+    assert got.ts[0] == clock.now - 3 * 3600 + 1 and got.ts[-1] == clock.now - 2 * 3600
 
 
 def test_rollups_are_written_for_closed_blocks_only(tmp_path):
