@@ -296,8 +296,14 @@ def _history(data: dict[str, Any]) -> str:
               f"{params['seed']}), because a recording played forwards twice in one chunk "
               "compresses to about half (zlib stores the copy as back-references). The "
               "cross-check row encodes the recording with no repetition at all.",
-              "- Rollups are compressed per day; a real day varies more (and in other ways) "
-              f"than {record:.0f} s of readings shuffled, so the rollup size is an estimate.",
+              f"- Rollups are compressed per {params.get('rollup_block', 86_400) / 3600:g}-hour "
+              "chunk; a real day varies more (and in other ways) than "
+              f"{record:.0f} s of readings shuffled, so the rollup size is an estimate.",
+              "- What the writes are: each flush appends the new readings as one small "
+              "compressed segment per collector (a few SQLite pages in the WAL); once a "
+              "10-minute block is over, it is sealed into one chunk and its segments deleted; "
+              "its buckets are then added to the rollup chunk it falls in (rewritten whole). "
+              "`flush_interval` trades the crash-loss bound against the write volume.",
               "- Readings of this machine with nothing else heavy running (load average "
               f"{_load(hist)}): a busier one changes more values every second, and compresses "
               "less.",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dashboard.history import Answer
-from dashboard.requests import RequestError
+from dashboard.requests import MAX_SERIES_PER_REQUEST, RequestError
 
 FORMATS = ("json", "csv")
 DEFAULT_SECONDS = 300.0
@@ -43,6 +43,8 @@ def parse(args: Mapping[str, str], max_seconds: float, known: Collection[str]) -
     series = None
     if "series" in args:
         series = tuple(s for s in args["series"].split(",") if s)
+        if len(series) > MAX_SERIES_PER_REQUEST:
+            raise RequestError(f"series: {len(series)} names; at most {MAX_SERIES_PER_REQUEST}")
         unknown = [s for s in series if s not in known]
         if not series or unknown:
             shown = ", ".join(sorted(known)[:20])

@@ -77,6 +77,7 @@ def test_csv_beyond_retention_carries_min_and_max(app):
         ("series=", "series: unknown series (none)"),
         ("format=xml", "format='xml': expected one of json, csv"),
         ("sconds=5", "unknown parameter 'sconds'"),
+        ("series=" + ",".join(["toy.a"] * 2001), "series: 2001 names; at most 2000"),
     ],
 )
 def test_bad_export_requests_say_what_is_wrong(app, query, error):
@@ -120,3 +121,9 @@ def test_metrics_speak_openmetrics_when_asked(app):
     )
     assert response.content_type.startswith("application/openmetrics-text")
     assert response.get_data(as_text=True).rstrip().endswith("# EOF")
+
+
+def test_ten_years_is_clamped_to_what_is_kept(app, clock):
+    body = get(app, f"/api/history/toy?seconds={10 * 365 * 86_400}").get_json()
+    assert body["seconds"] == 30 * 86_400 and body["tier"] == "rollup"
+    assert body["ts"][0] >= clock.now - 3 * 3600 and body["ts"][-1] == clock.now

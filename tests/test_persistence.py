@@ -4,6 +4,7 @@ degrades the server instead of stopping it."""
 
 from __future__ import annotations
 
+import random
 import signal
 import sqlite3
 import time
@@ -37,8 +38,18 @@ def wait_for_points(server: ServerProcess, count: int, timeout: float = 20) -> l
     raise AssertionError(f"fewer than {count} points after {timeout} s:\n{server.output()}")
 
 
-def restart(server: ServerProcess) -> ServerProcess:
-    return ServerProcess(server.config, server.port, server.log).start()
+@pytest.fixture
+def restart():
+    """Start a server again on its config, port and log; stopped (by PID) after the test."""
+    started: list[ServerProcess] = []
+
+    def again(server: ServerProcess) -> ServerProcess:
+        started.append(ServerProcess(server.config, server.port, server.log))
+        return started[-1].start()
+
+    yield again
+    for server in started:
+        server.stop()
 
 
 def file_rows(path) -> int:
@@ -48,7 +59,7 @@ def file_rows(path) -> int:
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent", "threading"])
 def test_sigterm_flushes_and_the_next_start_backfills_across_the_restart(
-    server_factory, tmp_path, mode
+    server_factory, restart, tmp_path, mode
 ):
     server = server_factory(CONFIG.format(flush="5m"), async_mode=mode)  # only the stop writes
     before = wait_for_points(server, 6)
@@ -72,7 +83,7 @@ def test_sigterm_flushes_and_the_next_start_backfills_across_the_restart(
     assert again.stop() == 0
 
 
-def test_sigkill_loses_at_most_the_last_flush_interval(server_factory, tmp_path):
+def test_sigkill_loses_at_most_the_last_flush_interval(server_factory, restart, tmp_path):
     server = server_factory(CONFIG.format(flush="1s"), async_mode="eventlet")
     wait_for_points(server, 8)
     last_flush = server.get_json("/healthz")["history"]["last_flush"]
@@ -100,3 +111,19 @@ def test_a_corrupt_history_file_degrades_but_the_stream_runs(server_factory, tmp
     assert path.read_bytes() == garbage
     assert server.stop() == 0
     assert server.output().count("is corrupt") == 1
+
+
+def test_sigterm_at_random_moments_leaves_an_intact_file(server_factory, restart, tmp_path):
+    """Stops that land during a write: every one exits 0 and the file checks out."""
+    rng = random.Random(7)
+    server = server_factory(CONFIG.format(flush="1s"), async_mode="eventlet")
+    path = tmp_path / "h.sqlite3"
+    for _ in range(5):
+        time.sleep(rng.uniform(0.5, 2.5))
+        assert server.stop() == 0
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        server = restart(server)
+    ts = memory_ts(server)
+    assert ts == sorted(ts) and len(ts) >= 10
+    assert server.stop() == 0
