@@ -83,5 +83,10 @@ class CpuCollector(ProbeCollector):
 
 
 def percent(part: float, whole: float) -> float:
-    """part/whole as %, clamped: float rounding can give 100.00000000000001."""
-    return min(100.0, max(0.0, 100 * part / whole))
+    """part/whole as %, clamped, to 3 decimals.
+
+    CPU times count in jiffies (1/100 s), so a 1 s reading of even 1,000 cores has a
+    resolution of 0.001 %; the digits past that are float noise (0.9999999999993179 for 1 %),
+    which would show in exports and cost history bytes.
+    """
+    return round(min(100.0, max(0.0, 100 * part / whole)), 3)

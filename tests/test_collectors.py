@@ -186,7 +186,7 @@ def test_cpu_core_going_backwards_or_standing_still_gives_no_value() -> None:
     cpu.collect()
     cpu.collect()
     assert cpu.collect() == approx({
-        "cpu.core1": 100 / 6, "cpu.total": 100 / 6, "cpu.user": 100 / 6,
+        "cpu.core1": 16.667, "cpu.total": 16.667, "cpu.user": 16.667,  # 1 s in 6, to 0.001 %
         "cpu.system": 0.0, "cpu.iowait": 0.0,
     })  # fmt: skip
     assert cpu.collect() == approx({
