@@ -18,9 +18,10 @@ const EMPTY_NOTES = { sensors: "No temperature sensors on this host." };
 // as their headline (e.g. dozens of CPU cores).
 const MANY = 8;
 const LEGEND_CHIPS = 8;
-// Points kept per trace: an hour of 1 s samples (3601) drawn as they are. A bucketed window
-// holds the ack's (at most 1,000) points, which leave on the left as live buckets (about
-// 700 a window) come in on the right; the cap is only a backstop.
+// Points kept per trace: 5 minutes of samples drawn as they are (a collector with a short
+// interval may send more). A bucketed window (1 h and longer) holds the ack's (at most
+// 1,000) points, which leave on the left as live buckets (about 700 a window) come in on the
+// right; the cap is only a backstop.
 const MAX_RAW_POINTS = 4000;
 const MAX_BUCKETED_POINTS = 1500;
 const DAY = 86400;
