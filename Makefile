@@ -21,7 +21,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Benchmarks (docs/benchmarks.md): ~30 minutes, run alone on the machine. Glances, the peer
+# Benchmarks (docs/benchmarks.md): ~40 minutes, run alone on the machine. Glances, the peer
 # we measure against, goes into its own venv so it never mixes with the product's.
 bench: $(VENV)/.installed node_modules/.installed system-deps .venv-bench/.installed
 	$(BIN)/python -m pip install --quiet --editable '.[test,bench]'
