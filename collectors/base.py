@@ -55,6 +55,8 @@ class Collector(abc.ABC):
     name: ClassVar[str] = ""
     interval: ClassVar[float] = 1.0
     defaults: ClassVar[Mapping[str, Any]] = {}
+    # Off until its settings table says ``enabled = true`` (for collectors that need setting up).
+    enabled_by_default: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.options: dict[str, Any] = dict(self.defaults)

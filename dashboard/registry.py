@@ -50,4 +50,5 @@ def _load(cls: type[Collector], settings: Settings, probe: Probe | None) -> Load
     except ValueError as exc:
         raise SettingsError(f"{settings.source} [collectors.{cls.name}]: {exc}") from None
     interval = conf.interval if conf.interval is not None else float(cls.interval)
-    return Loaded(collector, conf.enabled, interval, timeout=min(interval, MAX_TIMEOUT))
+    enabled = cls.enabled_by_default if conf.enabled is None else conf.enabled
+    return Loaded(collector, enabled, interval, timeout=min(interval, MAX_TIMEOUT))

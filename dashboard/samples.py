@@ -2,7 +2,8 @@
 
 A collector is outside code: it may return ``None``, strings, NaN, a million series or a
 10 MB string. ``validate`` accepts only what the contract allows and says precisely what was
-wrong otherwise; values that are not finite become ``None`` so the wire never carries NaN.
+wrong otherwise: NaN and infinities are refused too (``None`` is "no value"), so the wire and
+history never carry them.
 """
 
 from __future__ import annotations
@@ -72,7 +73,11 @@ def _values(values: Any, known: set[str]) -> dict[str, float | None]:
             raise BadOutput(f"series {_short(name)} is not in describe()")
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise BadOutput(f"series {name!r} = {_short(value)}: expected a number or None")
-        clean[name] = finite_or_none(value)
+        if value is not None and not math.isfinite(value):
+            raise BadOutput(
+                f"series {name!r} = {value!r}: expected a finite number (None for no value)"
+            )
+        clean[name] = None if value is None else float(value)
     return clean
 
 

@@ -65,7 +65,7 @@ class HistorySettings:
 class CollectorSettings:
     """One ``[collectors.<name>]`` table: the common keys plus the collector's own options."""
 
-    enabled: bool = True
+    enabled: bool | None = None  # None: the collector's own default
     interval: float | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -73,6 +73,7 @@ class CollectorSettings:
 @dataclass(frozen=True)
 class PluginSettings:
     paths: tuple[Path, ...] = ()
+    strict: bool = False  # a plugin that fails to load stops the dashboard (exit 78)
 
 
 @dataclass(frozen=True)
@@ -338,13 +339,13 @@ def _collectors(t: _Table) -> dict[str, CollectorSettings]:
         if interval is not None and not (0 < interval <= MAX_INTERVAL and math.isfinite(interval)):
             raise sub.error("interval", interval, f"seconds above 0 and at most {MAX_INTERVAL:g}")
         result[name] = CollectorSettings(
-            enabled=sub.get("enabled", bool, True), interval=interval, options=options
+            enabled=sub.get("enabled", bool, None), interval=interval, options=options
         )
     return result
 
 
 def _plugins(t: _Table, base_dir: Path) -> PluginSettings:
-    t.check_keys({"paths"})
+    t.check_keys({"paths", "strict"})
     paths = []
     for entry in t.get("paths", list, []):
         if not isinstance(entry, str):
@@ -353,7 +354,7 @@ def _plugins(t: _Table, base_dir: Path) -> PluginSettings:
         if not path.is_dir():
             raise t.error("paths", entry, "an existing folder of plugin modules")
         paths.append(path)
-    return PluginSettings(paths=tuple(paths))
+    return PluginSettings(paths=tuple(paths), strict=t.get("strict", bool, False))
 
 
 def _queue(t: _Table) -> QueueSettings:

@@ -114,6 +114,8 @@ GARBAGE = [
     ({"toy.a": "high"}, "series 'toy.a' = 'high': expected a number or None"),
     ({"toy.a": [1]}, "expected a number or None"),
     ({"toy.zzz": 1.0}, "series 'toy.zzz' is not in describe()"),
+    ({"toy.a": math.nan}, "series 'toy.a' = nan: expected a finite number (None for no value)"),
+    ({"toy.a": -math.inf}, "series 'toy.a' = -inf: expected a finite number"),
     ({f"toy.{i}": 1.0 for i in range(3000)}, "3000 series in one sample; at most 2000"),
     (Sample(values={}, rows="rows"), "rows is a str; expected a list of dicts"),
     (Sample(values={}, rows=[{"x": object()}]), "row field 'x' = <object"),
@@ -132,9 +134,9 @@ def test_garbage_output_is_a_failure_naming_the_problem(make, published, result,
     assert message in runner.health.last_error
 
 
-def test_nan_values_become_null_and_huge_strings_are_cut(make, published):
+def test_none_is_no_value_and_huge_strings_are_cut(make, published):
     runner = make()
-    runner.collector.next = Sample(values={"toy.a": math.inf}, rows=[{"name": "x" * 10_000_000}])
+    runner.collector.next = Sample(values={"toy.a": None}, rows=[{"name": "x" * 10_000_000}])
     runner.tick()
     reading = published[0][1]
     assert reading.values == {"toy.a": None} and len(reading.rows[0]["name"]) == 256

@@ -37,7 +37,7 @@ def test_the_shipped_settings_file_documents_the_defaults():
     assert shipped.auth == defaults.auth
     assert shipped.history == defaults.history
     assert shipped.plugins == defaults.plugins and shipped.queue == defaults.queue
-    assert all(c.enabled and not c.options for c in shipped.collectors.values())
+    assert all(c.enabled in (True, None) and not c.options for c in shipped.collectors.values())
 
 
 def test_an_empty_history_path_means_memory_only():
@@ -54,7 +54,7 @@ def test_relative_history_path_is_relative_to_the_settings_file(tmp_path):
 def test_collector_tables_keep_their_own_options():
     settings = parse_settings({"collectors": {"disk": {"interval": 2, "exclude": ["loop"]}}})
     disk = settings.collector("disk")
-    assert disk.interval == 2.0 and disk.enabled is True
+    assert disk.interval == 2.0 and disk.enabled is None  # the collector decides (built-ins: on)
     assert disk.options == {"exclude": ["loop"]}
     assert settings.collector("cpu").interval is None  # the collector's own default applies
 

@@ -96,7 +96,12 @@ def test_nan_and_infinity_never_reach_the_wire(runtime, clock, connect):
     ack(client, "subscribe")
     runtime.runners["toy"].collector.next = {"toy.a": math.nan, "toy.b": math.inf}
     tick(runtime, clock)
-    assert samples(client)[0]["values"] == {"toy.a": None, "toy.b": None}
+    assert samples(client) == []  # refused as garbage, counted in health
+    assert runtime.runners["toy"].health.state == "failing"
+    runtime.runners["toy"].collector.next = {"toy.a": None, "toy.b": 2.0}
+    clock.now += 10  # past the backoff
+    tick(runtime, clock)
+    assert samples(client)[0]["values"] == {"toy.a": None, "toy.b": 2.0}
 
 
 def test_history_backfills_the_last_seconds(runtime, clock, connect):
