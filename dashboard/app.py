@@ -14,9 +14,10 @@ from collectors.probe import Probe
 from dashboard import assets, web, wirejson
 from dashboard.namespaces import CollectorNamespace
 from dashboard.origins import HostGuard, allowed_hosts, allowed_origins
-from dashboard.registry import load_collectors
+from dashboard.registry import load_registry
 from dashboard.runtime import Runtime
 from dashboard.settings import Settings, parse_settings
+from dashboard.workers import NativeWorkers
 
 PING_INTERVAL = 10
 PING_TIMEOUT = 10
@@ -58,9 +59,9 @@ def create_app(
         engineio_logger=False,
     )
     extra = {} if clock is None else {"clock": clock}
-    runtime = Runtime(
-        settings, socketio.server, load_collectors(settings, probe, collectors), **extra
-    )
+    call = NativeWorkers(server.async_mode).call
+    registry = load_registry(settings, call, probe, collectors)
+    runtime = Runtime(settings, socketio.server, registry, **extra)
     runtime.auth.init_app(app)
     app.extensions["dashboard"] = runtime
     app.register_blueprint(web.bp)

@@ -8,6 +8,7 @@ sockets, because eventlet and gevent must monkey-patch first. Exit codes: 0 ok, 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -77,22 +78,31 @@ def _patch(async_mode: str) -> None:
 
 def _offline(command: str, settings: Settings) -> int:
     from dashboard import assets
-    from dashboard.registry import load_collectors
+    from dashboard.registry import load_registry
     from dashboard.store import inspect_history
+    from dashboard.workers import NativeWorkers
 
     try:
-        loaded = load_collectors(settings)
+        registry = load_registry(settings, NativeWorkers("threading").call)
         assets.check()
     except exits.KNOWN as exc:
         return exits.report(exc)
+    loaded = registry.loaded
     if command == "check":
         enabled = sum(item.enabled for item in loaded)
         print(f"{settings.source}: ok ({enabled} of {len(loaded)} collectors enabled)")
+        for item in loaded:
+            if item.origin != "built-in":
+                print(f"plugin {item.collector.name!r} loaded from {item.origin}")
         print(f"history: {inspect_history(settings.history.path)}")
-        return 0
-    for item in loaded:
-        state = "enabled" if item.enabled else "disabled"
-        print(f"{item.collector.name}  every {item.interval:g} s  {state}")
-        for series in item.collector.describe():
-            print(f"    {series.name}  [{series.unit}]  {series.label}")
+    else:
+        for item in loaded:
+            state = "enabled" if item.enabled else "disabled"
+            where = "" if item.origin == "built-in" else f"  (plugin: {item.origin})"
+            print(f"{item.collector.name}  every {item.interval:g} s  {state}{where}")
+            if item.enabled or item.origin == "built-in":
+                for series in item.collector.describe():
+                    print(f"    {series.name}  [{series.unit}]  {series.label}")
+    for error in registry.errors:
+        print(f"dashboard: {error} — the plugin is disabled", file=sys.stderr)
     return 0

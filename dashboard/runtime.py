@@ -11,7 +11,7 @@ from collectors.probe import hostname
 from dashboard.auth import Auth
 from dashboard.history import Answer, History, Query
 from dashboard.hub import Emitter, Hub
-from dashboard.registry import Loaded
+from dashboard.registry import Loaded, Registry
 from dashboard.runner import CollectorRunner
 from dashboard.scheduler import Job, Scheduler
 from dashboard.settings import Settings
@@ -31,7 +31,7 @@ class Runtime:
         self,
         settings: Settings,
         emitter: Emitter,
-        loaded: list[Loaded],
+        registry: Registry,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings, self.clock = settings, clock
@@ -40,8 +40,10 @@ class Runtime:
         self.history = History(settings.history, clock=clock)
         self.hub = Hub(emitter, self.history, hostname())
         self.runners: dict[str, CollectorRunner] = {}
-        self.disabled = [item.collector for item in loaded if not item.enabled]
-        for item in loaded:
+        self.disabled = [item.collector for item in registry.loaded if not item.enabled]
+        self.plugin_errors = registry.errors
+        self.origins = {item.collector.name: item.origin for item in registry.loaded}
+        for item in registry.loaded:
             if item.enabled:
                 self._add(item)
         self.scheduler = Scheduler(
@@ -111,11 +113,14 @@ class Runtime:
         history = self.history.status()
         bad = any(h["state"] not in ("ok", "starting") for h in collectors.values())
         return {
-            "status": "degraded" if bad or history["state"] == "degraded" else "ok",
+            "status": "degraded"
+            if bad or history["state"] == "degraded" or self.plugin_errors
+            else "ok",
             "host": self.hub.host,
             "clients": self.hub.clients(),
             "collectors": collectors,
             "history": history,
+            "plugins": {"errors": [e.as_dict() for e in self.plugin_errors]},
         }
 
     def describe(self) -> list[dict[str, Any]]:
@@ -124,6 +129,7 @@ class Runtime:
                 "name": name,
                 "namespace": "/" + name,
                 "interval": r.interval,
+                "origin": self.origins.get(name, "built-in"),
                 "series": [s.as_dict() for s in r.series],
                 "health": r.health.as_dict(),
             }

@@ -1,0 +1,275 @@
+"""Plugins: discovery from folders and entry points, every load error named precisely, and
+at run time a plugin that hangs, sleeps in C, busy-loops or returns garbage never slows the
+rest — proven against a real server process and websocket."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import textwrap
+import time
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import pytest
+import socketio
+
+from dashboard import plugins, registry
+from dashboard.plugins import GROUP
+from dashboard.registry import load_registry
+from dashboard.settings import SettingsError, parse_settings
+from dashboard.workers import NativeWorkers
+from tests.serverproc import ROOT
+
+CALL = NativeWorkers("threading").call
+
+GOOD = """
+from collectors import Collector, Series
+
+
+class Answer(Collector):
+    name = "answer"
+    interval = 1.0
+    defaults = {"value": 42.0}
+
+    def describe(self):
+        return [Series("answer.value", "things", "The answer")]
+
+    def collect(self):
+        return {"answer.value": self.options["value"]}
+"""
+
+
+def plugin(folder: Path, name: str, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.py"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def collector_class(name: str, extra: str = "", collect: str = "return {}") -> str:
+    return f'''
+from collectors import Collector, Series
+
+
+class P(Collector):
+    name = {name!r}
+    interval = 1.0
+{textwrap.indent(textwrap.dedent(extra), "    ")}
+    def describe(self):
+        return [Series("{name}.v", "n")]
+
+    def collect(self):
+        {collect}
+'''
+
+
+def load(folder: Path, extra: dict | None = None, eps=()):
+    settings = parse_settings({"plugins": {"paths": [str(folder)]}, **(extra or {})})
+    return load_registry(settings, CALL, eps=eps)
+
+
+def errors_of(result) -> dict[str, str]:
+    return {e.plugin: f"{e.origin}: {e.error}" for e in result.errors}
+
+
+def test_a_plugin_in_a_folder_loads_with_its_options(tmp_path):
+    plugin(tmp_path / "p", "answer", GOOD)
+    result = load(tmp_path / "p", {"collectors": {"answer": {"value": 7, "interval": 2}}})
+    item = result.loaded[-1]
+    assert item.collector.name == "answer" and item.interval == 2.0
+    assert item.collector.options == {"value": 7.0}
+    assert item.origin == f"file {tmp_path / 'p' / 'answer.py'}" and result.errors == []
+
+
+LOAD_ERRORS = [
+    ("raise RuntimeError('no config')", "import failed at", "RuntimeError: no config"),
+    ("import not_a_module_anywhere", "import failed at", "No module named 'not_a_module_any"),
+    ("def broken(:\n    pass", "import failed", "SyntaxError"),
+    ("import sys\nsys.exit(3)", "import failed", "called sys.exit(3)"),
+    ("x = 1", "defines no Collector subclass", "subclasses collectors.Collector"),
+    (collector_class("Bad-Name"), "name 'Bad-Name' is not valid", "lower-case letters"),
+    (collector_class(""), "class P has no name", "set name = "),
+    (collector_class("cpu"), "name 'cpu' is already taken by the built-in collector", "rename"),
+    (
+        "from collectors import Collector\nclass A(Collector):\n    name = 'abstract'\n",
+        "class A does not implement collect(), describe()",
+        "",
+    ),
+    (
+        collector_class(
+            "picky", "def setup(self, options):\n    raise ValueError('port: expected 1-65535')\n"
+        ),
+        "rejects its options: port: expected 1-65535",
+        "fix [collectors.picky] in <settings>",
+    ),
+    (
+        collector_class("crashy", "def setup(self, options):\n    {}['missing']\n"),
+        "setup failed: KeyError: 'missing'",
+        "enabled = false",
+    ),
+    (collector_class("slowpoke", "interval = -1\n"), "interval = -1: expected seconds", ""),
+]
+
+
+@pytest.mark.parametrize(("body", "error", "hint"), LOAD_ERRORS)
+def test_every_load_error_names_the_plugin_its_file_and_the_fix(tmp_path, body, error, hint):
+    path = plugin(tmp_path / "p", "bad", body)
+    plugin(tmp_path / "p", "answer", GOOD)
+    result = load(tmp_path / "p")
+    assert [item.collector.name for item in result.loaded][-1] == "answer"  # the rest loads
+    assert len(result.errors) == 1, result.errors
+    message = str(result.errors[0])
+    assert f"(file {path})" in message and error in message and hint in message
+
+
+def test_a_plugin_that_hangs_at_import_or_setup_is_cut_off(tmp_path, monkeypatch):
+    monkeypatch.setattr(plugins, "IMPORT_TIMEOUT", 0.3)
+    monkeypatch.setattr(registry, "SETUP_TIMEOUT", 0.3)
+    plugin(tmp_path / "p", "sleeper", "import time\ntime.sleep(20)\n")
+    plugin(
+        tmp_path / "p",
+        "stuck",
+        collector_class("stuck", "def setup(self, o):\n    __import__('time').sleep(20)\n"),
+    )
+    started = time.monotonic()
+    result = load(tmp_path / "p")
+    assert time.monotonic() - started < 3
+    messages = errors_of(result)
+    assert "import took longer than 0.3 s" in messages["sleeper"]
+    assert "setup took longer than 0.3 s" in messages["stuck"]
+
+
+def test_two_plugins_with_one_name_keep_the_first(tmp_path):
+    first = plugin(tmp_path / "a", "one", collector_class("same"))
+    second = plugin(tmp_path / "b", "two", collector_class("same"))
+    settings = parse_settings({"plugins": {"paths": [str(tmp_path / "a"), str(tmp_path / "b")]}})
+    result = load_registry(settings, CALL, eps=())
+    assert result.loaded[-1].origin == f"file {first}"
+    assert f"already taken by file {first}" in str(result.errors[0])
+    assert f"(file {second})" in str(result.errors[0])
+
+
+def test_entry_points_are_loaded_and_checked(tmp_path, monkeypatch):
+    plugin(tmp_path / "site", "epmod", GOOD + "\n\ndef not_a_class():\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    eps = [
+        EntryPoint("answer", "epmod:Answer", GROUP),
+        EntryPoint("nope", "epmod:not_a_class", GROUP),
+        EntryPoint("gone", "no_such_module_here:X", GROUP),
+    ]
+    result = load_registry(parse_settings({}), CALL, eps=eps)
+    assert result.loaded[-1].collector.name == "answer"
+    assert result.loaded[-1].origin == "entry point answer = epmod:Answer"
+    messages = errors_of(result)
+    assert (
+        "names function not_a_class" in messages["nope"]
+        and "Collector subclass" in messages["nope"]
+    )
+    assert "No module named 'no_such_module_here'" in messages["gone"]
+
+
+def test_strict_makes_a_load_error_fatal_and_a_failed_plugins_table_is_not_unknown(tmp_path):
+    plugin(tmp_path / "p", "bad", "raise RuntimeError('boom')")
+    tables = {"collectors": {"bad": {"interval": 5}}}
+    assert len(load(tmp_path / "p", tables).errors) == 1  # [collectors.bad] is no extra error
+    with pytest.raises(SettingsError, match=r"\[plugins\] strict = true and 1 plugin\(s\) failed"):
+        load(
+            tmp_path / "p", {**tables, "plugins": {"paths": [str(tmp_path / "p")], "strict": True}}
+        )
+
+
+def test_a_disabled_plugin_is_not_set_up(tmp_path):
+    plugin(
+        tmp_path / "p",
+        "picky",
+        collector_class("picky", "def setup(self, o):\n    raise ValueError('x')\n"),
+    )
+    result = load(tmp_path / "p", {"collectors": {"picky": {"enabled": False}}})
+    assert result.errors == [] and result.loaded[-1].enabled is False
+
+
+def run_cli(*args: str, config: Path) -> subprocess.CompletedProcess:
+    argv = [sys.executable, "-m", "dashboard", *args, "--config", str(config)]
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_check_and_collectors_show_plugins_and_their_errors(tmp_path):
+    plugin(tmp_path / "p", "answer", GOOD)
+    plugin(tmp_path / "p", "bad", "raise RuntimeError('boom')")
+    config = tmp_path / "settings.toml"
+    config.write_text('[plugins]\npaths = ["p"]\n')
+    check = run_cli("check", config=config)
+    assert check.returncode == 0, check.stderr
+    assert f"plugin 'answer' loaded from file {tmp_path / 'p' / 'answer.py'}" in check.stdout
+    assert f"plugin 'bad' (file {tmp_path / 'p' / 'bad.py'}): import failed" in check.stderr
+    listing = run_cli("collectors", config=config)
+    assert "answer  every 1 s  enabled  (plugin: file" in listing.stdout
+    assert "answer.value  [things]  The answer" in listing.stdout
+    config.write_text('[plugins]\npaths = ["p"]\nstrict = true\n')
+    strict = run_cli("check", config=config)
+    assert strict.returncode == 78 and len(strict.stderr.strip().splitlines()) == 1
+    assert "RuntimeError: boom" in strict.stderr and "Traceback" not in strict.stderr
+
+
+# -- at run time, against a real server ------------------------------------------------------
+
+FAULTS = {
+    "sleepy": "__import__('time').sleep(30)",  # patched sleep, called from a native thread
+    "cblock": "__import__('ctypes').CDLL(None).sleep(30)",  # blocks in C, no cooperation
+    "busy": "spin(3)",  # holds the GIL in pure Python for 3 s per call
+    "raiser": "raise RuntimeError('always')",
+    "nanny": "return {'nanny.v': float('nan')}",
+    "huge": "return {f'huge.{i}': 1.0 for i in range(3000)}",
+    "stringy": "return {'stringy.v': 'x' * 10_000_000}",
+}
+SPIN = """
+def spin(seconds):
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+"""
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_faulty_plugins_never_slow_the_other_namespaces(server_factory, tmp_path, mode):
+    folder = tmp_path / "plugins"
+    for name, collect in FAULTS.items():
+        plugin(folder, name, collector_class(name, collect=collect) + SPIN)
+    plugin(folder, "answer", GOOD)
+    plugin(folder, "broken", "raise ImportError('missing dependency: libfoo')")
+    server = server_factory(f'[plugins]\npaths = ["{folder}"]\n', async_mode=mode)
+    sio = socketio.Client(reconnection=False)
+    arrivals: list[float] = []
+    answers: list[dict] = []
+    sio.on("sample", lambda s: arrivals.append(time.monotonic()), namespace="/cpu")
+    sio.on("sample", answers.append, namespace="/answer")
+    sio.connect(server.url, namespaces=["/cpu", "/answer", "/sleepy"], transports=["websocket"])
+    try:
+        assert sio.call("subscribe", {}, namespace="/cpu", timeout=5)["ok"]
+        assert sio.call("subscribe", {}, namespace="/answer", timeout=5)["ok"]
+        # The hung plugin's own namespace still answers at once.
+        assert sio.call("subscribe", {}, namespace="/sleepy", timeout=2)["ok"]
+        time.sleep(8)
+    finally:
+        sio.disconnect()
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert len(arrivals) >= 6 and max(gaps) < 1.6, gaps  # /cpu at 1 Hz throughout
+    assert len(answers) >= 6 and answers[-1]["values"] == {"answer.value": 42.0}
+    health = server.get_json("/healthz")
+    states = {name: health["collectors"][name]["state"] for name in FAULTS}
+    assert states["sleepy"] in ("timeout", "hung") and states["cblock"] in ("timeout", "hung")
+    assert states["busy"] in ("timeout", "hung")
+    assert {states[n] for n in ("raiser", "nanny", "huge", "stringy")} == {"failing"}
+    assert "expected a finite number" in health["collectors"]["nanny"]["last_error"]
+    assert "3000 series in one sample" in health["collectors"]["huge"]["last_error"]
+    assert health["status"] == "degraded"
+    (error,) = health["plugins"]["errors"]
+    assert error["plugin"] == "broken" and "missing dependency: libfoo" in error["error"]
+    started = time.monotonic()
+    assert server.stop() == 0 and time.monotonic() - started < 12
+    log = server.output()
+    assert log.count("RuntimeError: always") >= 1 and log.count("Traceback") <= 2
