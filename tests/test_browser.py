@@ -362,3 +362,56 @@ def test_corrupt_history_file_shows_a_banner_and_charts_run_live(server_factory,
     before = page.evaluate(f"() => {LAST_X}")
     page.wait_for_function(f"() => {LAST_X} > {before}", polling=250)
     watched.assert_no_errors()
+
+
+PLUGIN = """
+from collectors import Collector, Series
+
+
+class Answer(Collector):
+    name = "answer"
+    interval = 1.0
+
+    def describe(self):
+        return [Series("answer.value", "things", "The answer")]
+
+    def collect(self):
+        return {"answer.value": 42.0}
+
+
+class Raiser(Collector):
+    name = "raiser"
+    interval = 1.0
+
+    def describe(self):
+        return [Series("raiser.value", "things")]
+
+    def collect(self):
+        raise RuntimeError("the device is gone")
+"""
+
+
+def test_a_plugin_gets_its_chart_and_broken_ones_show_as_errors(server_factory, watched, tmp_path):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "mine.py").write_text(PLUGIN)
+    (folder / "broken.py").write_text("raise ImportError('needs libfoo')\n")
+    server = server_factory(settings=f'[plugins]\npaths = ["{folder}"]\n')
+    page = open_dashboard(watched, server.url)
+
+    page.wait_for_function("""() => {
+        const gd = document.getElementById("chart-answer-things");
+        return gd && gd.data.some((t) => t.y.length > 1 && t.y.at(-1) === 42);
+    }""")
+    banner = page.wait_for_selector("#plugin-banner:not([hidden])")
+    text = banner.text_content()
+    assert "Plugins not loaded" in text and "broken (file" in text and "needs libfoo" in text
+    page.wait_for_selector('.health-chip[data-collector="raiser"].is-failing')
+    alert = page.wait_for_selector('.card[data-collector="raiser"] .card-alert:not([hidden])')
+    assert "the device is gone" in alert.text_content()
+    page.wait_for_function(
+        EVERY_CHART_HAS_POINTS.replace(".plot", ".plot:not([data-collector=raiser])")
+    )
+    before = page.evaluate(f"() => {LAST_X}")
+    page.wait_for_function(f"() => {LAST_X} > {before}", polling=250)  # the rest moves on
+    watched.assert_no_errors()

@@ -23,11 +23,13 @@ function stateClass(state) {
 }
 
 export class HealthStrip {
-  constructor({ strip, intervalMs = 5000, onHealth = () => {}, onHistory = () => {} }) {
+  constructor({ strip, intervalMs = 5000, onHealth = () => {}, onHistory = () => {},
+    onPlugins = () => {} }) {
     this.strip = strip;
     this.intervalMs = intervalMs;
     this.onHealth = onHealth;
     this.onHistory = onHistory;
+    this.onPlugins = onPlugins;
     this.chips = new Map();
     this.timer = 0;
   }
@@ -50,6 +52,7 @@ export class HealthStrip {
       this.render(body.collectors || {});
       this.onHealth(body.collectors || {});
       this.onHistory(body.history || null);
+      this.onPlugins(body.plugins?.errors || []);
     } catch (err) {
       this.strip.classList.add("is-stale");
       this.strip.title = `health unavailable: ${err.message}`;
@@ -102,6 +105,28 @@ export class HistoryBanner {
     // The server's sentences say what to do; add that the page carries on, unless they do.
     this.text.textContent = !problem ? "" : /memory/i.test(problem) ? problem
       : `${problem} Live charts continue from memory.`;
+  }
+}
+
+/** The banner listing plugins that failed to load (each with where it came from and the fix). */
+export class PluginBanner {
+  constructor(banner) {
+    this.banner = banner;
+    this.list = banner.querySelector(".banner-list");
+    this.shown = "";
+  }
+
+  show(errors) {
+    const lines = errors.map((e) => `${e.plugin} (${e.origin}): ${e.error}`);
+    const key = lines.join("\n");
+    if (key === this.shown) return; // unchanged: don't re-announce it every poll
+    this.shown = key;
+    this.banner.hidden = !lines.length;
+    this.list.replaceChildren(...lines.map((line) => {
+      const item = document.createElement("li");
+      item.textContent = line;
+      return item;
+    }));
   }
 }
 

@@ -5,7 +5,7 @@
 import { ChartBoard } from "./charts.js";
 import { Connection } from "./connection.js";
 import { formatClock } from "./format.js";
-import { HealthStrip, HistoryBanner, healthProblem } from "./health.js";
+import { HealthStrip, HistoryBanner, PluginBanner, healthProblem } from "./health.js";
 import { ProcessTable } from "./processes.js";
 import { WindowPicker, initialWindow, rememberWindow, windowByKey } from "./timewindow.js";
 
@@ -82,6 +82,7 @@ function main() {
   });
 
   const banner = new HistoryBanner(document.getElementById("history-banner"));
+  const pluginBanner = new PluginBanner(document.getElementById("plugin-banner"));
   const health = new HealthStrip({
     strip: document.getElementById("health"),
     onHealth: (collectors) => {
@@ -90,6 +91,7 @@ function main() {
       }
     },
     onHistory: (history) => banner.show(history),
+    onPlugins: (errors) => pluginBanner.show(errors),
   });
   health.start(Object.fromEntries(config.collectors.map((c) => [c.name, c.health || {}])));
 }
