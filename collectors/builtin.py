@@ -11,6 +11,7 @@ from collectors.memory import MemoryCollector
 from collectors.network import NetworkCollector
 from collectors.processes import ProcessesCollector
 from collectors.sensors import SensorsCollector
+from collectors.textfile import TextfileCollector
 
 BUILTIN: tuple[type[Collector], ...] = (
     CpuCollector,
@@ -21,4 +22,5 @@ BUILTIN: tuple[type[Collector], ...] = (
     NetworkCollector,
     ProcessesCollector,
     SensorsCollector,
+    TextfileCollector,
 )

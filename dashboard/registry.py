@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint
 
-from collectors.base import Collector, did_you_mean
+from collectors.base import Collector, did_you_mean, merge_options
 from collectors.builtin import BUILTIN
 from collectors.probe import Probe, ProbeCollector
 from dashboard.plugins import Call, Candidate, PluginError, discover
@@ -103,12 +103,15 @@ def _check_tables(settings: Settings, names: list[str], ignore: set[str]) -> Non
 def _load(cls: type[Collector], settings: Settings, probe: Probe | None) -> Loaded:
     conf = settings.collector(cls.name)
     collector = cls(probe) if probe is not None and issubclass(cls, ProbeCollector) else cls()
+    enabled = cls.enabled_by_default if conf.enabled is None else conf.enabled
     try:
-        collector.setup(conf.options)
+        if enabled:
+            collector.setup(conf.options)
+        else:  # off: option names and types are still checked, nothing else runs
+            collector.options = merge_options(cls.defaults, conf.options)
     except ValueError as exc:
         raise SettingsError(f"{settings.source} [collectors.{cls.name}]: {exc}") from None
     interval = conf.interval if conf.interval is not None else float(cls.interval)
-    enabled = cls.enabled_by_default if conf.enabled is None else conf.enabled
     return Loaded(collector, enabled, interval, timeout=min(interval, MAX_TIMEOUT))
 
 

@@ -125,6 +125,9 @@ class CollectorRunner:
         for item in series:
             if not isinstance(item, Series) or not SERIES_RE.match(str(item.name)):
                 raise BadOutput(f"describe() returned {item!r}; expected Series with valid names")
+            if not item.name.startswith(self.name + "."):
+                # Names are global (/metrics gauges, exports): each collector keeps its prefix.
+                raise BadOutput(f"series {item.name!r} must start with {self.name + '.'!r}")
         if len(series) > 2_000:
             raise BadOutput(f"describe() returned {len(series)} series; at most 2000")
         changed = series != self.series

@@ -42,6 +42,8 @@ class Runtime:
         self.runners: dict[str, CollectorRunner] = {}
         self.disabled = [item.collector for item in registry.loaded if not item.enabled]
         self.plugin_errors = registry.errors
+        for error in registry.errors:
+            log.error("%s — the plugin is disabled", error)
         self.origins = {item.collector.name: item.origin for item in registry.loaded}
         for item in registry.loaded:
             if item.enabled:

@@ -156,3 +156,11 @@ def test_bad_describe_output_is_a_failure(make):
     runner.collector.series = ["not a Series"]
     runner.tick()
     assert "describe() returned 'not a Series'" in runner.health.last_error
+
+
+def test_a_series_without_the_collector_prefix_is_refused(make, published):
+    runner = make()
+    runner.collector.series.append(Series("other.x", "%"))
+    runner.tick()
+    assert runner.health.state == "failing" and not published
+    assert "series 'other.x' must start with 'toy.'" in runner.health.last_error

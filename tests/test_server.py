@@ -257,7 +257,7 @@ def test_configuration_errors_exit_78_with_one_line(tmp_path, command, config, m
 
 def test_check_and_collectors_commands(tmp_path):
     result = run_cli("check")
-    assert result.returncode == 0 and "ok (8 of 8 collectors enabled)" in result.stdout
+    assert result.returncode == 0 and "ok (8 of 9 collectors enabled)" in result.stdout
     listing = run_cli(
         "collectors", config="[collectors.sensors]\nenabled = false\n", tmp_path=tmp_path
     )
