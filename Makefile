@@ -43,11 +43,13 @@ $(VENV)/.installed: pyproject.toml setup.py node_modules/.installed
 	$(BIN)/python -m pip install --quiet --editable '.[test]'
 	touch $@
 
-# Browser tests need Debian's chromium; scale-out tests need redis-server. Installed when we
-# can (root with apt-get); otherwise those tests skip locally with the reason (never under CI).
+# Browser tests need Debian's chromium; scale-out tests need redis-server; the unit checks
+# need systemd-analyze (Debian's systemd package). Installed when we can (root with apt-get);
+# otherwise those tests skip locally with the reason (never under CI).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing:$$missing"; \

@@ -1,4 +1,7 @@
-"""The command line: ``dashboard run | check | collectors``.
+"""The command line: ``dashboard run | check | collectors | service``.
+
+``check`` exits non-zero on any problem it finds: 78 for settings or plugins, 1 for a history
+file that cannot be used (``run`` starts anyway in both cases, without what is broken).
 
 Settings are read with the standard library only, *before* anything imports threading or
 sockets, because eventlet and gevent must monkey-patch first. Exit codes: 0 ok, 2 bad usage,
@@ -20,6 +23,10 @@ DEFAULT_CONFIG = Path("settings.toml")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "service":  # writes a unit; never reads the settings it names
+        from dashboard import service
+
+        return service.main(args)
     try:
         settings = _settings(args)
     except SettingsError as exc:
@@ -47,7 +54,28 @@ def _parser() -> argparse.ArgumentParser:
             metavar="PATH",
             help="settings file (default: ./settings.toml if present)",
         )
+    _service_parser(commands)
     return parser
+
+
+def _service_parser(commands: argparse._SubParsersAction) -> None:
+    """``dashboard service print | install`` (dashboard/service.py)."""
+    service = commands.add_parser("service", help="print or install the systemd unit")
+    actions = service.add_subparsers(dest="action", required=True, metavar="ACTION")
+    printing = actions.add_parser("print", help="write the unit to stdout")
+    install = actions.add_parser(
+        "install", help="write the unit (and settings, if absent) under /etc; needs root"
+    )
+    install.add_argument(
+        "--root", type=Path, metavar="DIR", help="write under DIR instead of / (no root needed)"
+    )
+    for sub in (printing, install):
+        sub.add_argument(
+            "--config",
+            type=Path,
+            metavar="PATH",
+            help="settings file the service reads (default: /etc/dashboard/settings.toml)",
+        )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -94,7 +122,8 @@ def _offline(command: str, settings: Settings) -> int:
         for item in loaded:
             if item.origin != "built-in":
                 print(f"plugin {item.collector.name!r} loaded from {item.origin}")
-        print(f"history: {inspect_history(settings.history.path)}")
+        history = inspect_history(settings.history.path)
+        print(f"history: {history}")
     else:
         for item in loaded:
             state = "enabled" if item.enabled else "disabled"
@@ -105,4 +134,8 @@ def _offline(command: str, settings: Settings) -> int:
                     print(f"    {series.name}  [{series.unit}]  {series.label}")
     for error in registry.errors:
         print(f"dashboard: {error} — the plugin is disabled", file=sys.stderr)
+    if command == "check" and registry.errors:
+        return exits.EX_CONFIG  # check fails on any problem; run would start without them
+    if command == "check" and history.startswith("WARNING"):
+        return exits.EX_SOFTWARE
     return 0
