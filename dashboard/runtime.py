@@ -110,6 +110,24 @@ class Runtime:
 
         return job
 
+    def alive(self) -> bool:
+        """The watchdog's gate: the scheduler ran something lately (a hung plugin still does:
+        its job returns after the timeout)."""
+        shortest = min((r.interval for r in self.runners.values()), default=5.0)
+        return self.scheduler.alive(within=max(10.0, 3 * shortest))
+
+    def status_line(self) -> str:
+        """One line for systemd's STATUS=: clients, collectors ok/failing, history."""
+        failing = [n for n, r in self.runners.items() if r.health.state not in ("ok", "starting")]
+        ok = len(self.runners) - len(failing)
+        parts = [f"{self.hub.clients()} clients", f"{ok}/{len(self.runners)} collectors ok"]
+        if failing:
+            parts.append("failing: " + ", ".join(sorted(failing)))
+        if self.plugin_errors:
+            parts.append(f"{len(self.plugin_errors)} plugin(s) not loaded")
+        parts.append(f"history {self.history.status()['state']}")
+        return "; ".join(parts)
+
     def healthz(self) -> dict[str, Any]:
         collectors = {name: r.health.as_dict() for name, r in self.runners.items()}
         history = self.history.status()

@@ -7,10 +7,12 @@ each job only waits on its collector's native worker thread, so the loop stays f
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from dashboard.runner import CollectorRunner
@@ -38,7 +40,15 @@ class Scheduler:
             timezone=UTC,
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
-        self.last_tick: float | None = None
+        self.last_tick: float | None = None  # time.monotonic() of the last job that ran
+        self._scheduler.add_listener(self._ticked, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+
+    def _ticked(self, _event: object) -> None:
+        self.last_tick = time.monotonic()
+
+    def alive(self, within: float) -> bool:
+        """Whether a job ran in the last ``within`` seconds (the watchdog's gate)."""
+        return self.last_tick is not None and time.monotonic() - self.last_tick < within
 
     def start(self) -> None:
         now = datetime.now(UTC)

@@ -6,11 +6,13 @@ import contextlib
 import errno
 import gc
 import logging
+import os
 import resource
 import socket
 from typing import Any
 
 from dashboard import assets, exits, logs
+from dashboard.notify import Notifier, wait_listening, watch
 from dashboard.settings import Settings, SettingsError
 from dashboard.shutdown import Shutdown
 
@@ -37,9 +39,11 @@ def _serve(app: Any, settings: Settings) -> int:
     socketio = app.extensions["socketio"]
     server = settings.server
     _raise_open_files_limit()
-    shutdown = Shutdown(socketio, runtime, server.async_mode)
+    notifier = Notifier()
+    shutdown = Shutdown(socketio, runtime, server.async_mode, notifier)
     shutdown.install()
     runtime.start()
+    _notify_systemd(socketio, runtime, notifier, server.host, server.port)
     # Everything allocated so far lives for the whole run: keep it out of GC passes,
     # which otherwise cause the worst fan-out latency spikes.
     gc.collect()
@@ -72,6 +76,20 @@ def _serve(app: Any, settings: Settings) -> int:
         shutdown.finish()
         log.info("stopped")
     return 0
+
+
+def _notify_systemd(socketio: Any, runtime: Any, notifier: Notifier, host: str, port: int) -> None:
+    """READY=1 once the socket accepts connections (history is open by then), then the
+    watchdog and status loop — both on the event loop."""
+    if not notifier.enabled:
+        return
+
+    def ready() -> None:
+        if wait_listening(host, port, socketio.sleep, timeout=60):
+            notifier.send(READY=1, STATUS=runtime.status_line(), MAINPID=os.getpid())
+            watch(notifier, runtime.alive, runtime.status_line, socketio.sleep)
+
+    socketio.start_background_task(ready)
 
 
 # eventlet's WSGI server serves at most 1,024 connections by default; past that, new

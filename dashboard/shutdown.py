@@ -24,8 +24,9 @@ GRACE = 10.0
 class Shutdown:
     """Installs the signal handlers and performs the stop once, whichever signal comes."""
 
-    def __init__(self, socketio: Any, runtime: Any, async_mode: str) -> None:
+    def __init__(self, socketio: Any, runtime: Any, async_mode: str, notifier: Any = None) -> None:
         self.socketio, self.runtime, self.async_mode = socketio, runtime, async_mode
+        self.notifier = notifier
         self.requested = False
         self._interrupt_main = False
 
@@ -76,6 +77,8 @@ class Shutdown:
             return False
         self.requested = True
         log.info("%s received: stopping", signal.Signals(signum).name)
+        if self.notifier is not None:
+            self.notifier.send(STOPPING=1, STATUS="stopping")
         _exit_after(GRACE, self.async_mode)
         return True
 

@@ -1,0 +1,177 @@
+"""sd_notify against a real server process and a datagram socket this test owns: READY once
+listening, STATUS, WATCHDOG at half the period, STOPPING then exit 0 on SIGTERM; pings stop
+while the event loop is blocked and go on while only a plugin hangs."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import socketio
+
+from tests.serverproc import ServerProcess
+
+pytestmark = pytest.mark.server
+
+PLUGINS = '''
+import ctypes
+
+from collectors import Collector, Series
+
+
+class Stuck(Collector):
+    """Its collect() blocks in C for 30 s: a hung plugin."""
+
+    name = "stuck"
+    interval = 1.0
+
+    def describe(self):
+        return [Series("stuck.v", "n")]
+
+    def collect(self):
+        ctypes.CDLL(None).sleep(30)
+        return {}
+
+
+class Blocker(Collector):
+    """Its filter (which runs on the event loop) blocks in C: a stalled loop, on demand."""
+
+    name = "blocker"
+    interval = 1.0
+
+    def describe(self):
+        return [Series("blocker.v", "n")]
+
+    def collect(self):
+        return {"blocker.v": 1.0}
+
+    def parse_filter(self, request):
+        ctypes.CDLL(None).sleep(int(request.get("seconds", 0)))
+        return {}
+'''
+
+
+@dataclass
+class Inbox:
+    """Datagrams the server sent to our NOTIFY_SOCKET, with their arrival times."""
+
+    path: Path
+    messages: list[tuple[float, str]] = field(default_factory=list)
+
+    def of(self, key: str) -> list[float]:
+        return [t for t, m in self.messages if f"{key}=" in m]
+
+    def wait_for(self, key: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for _t, message in self.messages:
+                if f"{key}=" in message:
+                    return message
+            time.sleep(0.05)
+        raise AssertionError(f"no {key} within {timeout} s: {self.messages}")
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Iterator[Inbox]:
+    box = Inbox(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(box.path))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def receive() -> None:
+        while not stop.is_set():
+            try:
+                data = sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            box.messages.append((time.monotonic(), data.decode()))
+
+    reader = threading.Thread(target=receive, daemon=True)
+    reader.start()
+    yield box
+    stop.set()
+    reader.join(2)
+    sock.close()
+
+
+def notified(server_factory, inbox: Inbox, settings: str = "", watchdog_usec: int = 1_000_000):
+    server = server_factory(settings, async_mode="eventlet", start=False)
+    server.env = {"NOTIFY_SOCKET": str(inbox.path), "WATCHDOG_USEC": str(watchdog_usec)}
+    return server.start()
+
+
+def test_ready_status_watchdog_and_stopping(server_factory, inbox):
+    server = notified(server_factory, inbox)
+    ready = inbox.wait_for("READY")
+    assert "READY=1" in ready and "collectors ok" in ready and "MAINPID=" in ready
+    time.sleep(3)
+    pings = inbox.of("WATCHDOG")
+    assert len(pings) >= 4, inbox.messages  # every 0.5 s for WATCHDOG_USEC = 1 s
+    assert all(b - a < 1.0 for a, b in itertools.pairwise(pings))
+    assert any("history ok" in m for _t, m in inbox.messages if "STATUS=" in m)
+    assert server.stop() == 0
+    assert "STOPPING=1" in inbox.wait_for("STOPPING")
+
+
+def test_no_pings_while_the_event_loop_is_blocked_but_a_hung_plugin_is_fine(
+    server_factory, inbox, tmp_path
+):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "faults.py").write_text(PLUGINS)
+    server = notified(server_factory, inbox, f'[plugins]\npaths = ["{folder}"]\n')
+    inbox.wait_for("READY")
+    time.sleep(3)  # "stuck" hangs in C the whole time: pings go on
+    before = inbox.of("WATCHDOG")
+    assert len(before) >= 4 and max(b - a for a, b in itertools.pairwise(before)) < 1.0
+    assert server.get_json("/healthz")["collectors"]["stuck"]["state"] in ("timeout", "hung")
+
+    sio = socketio.Client(reconnection=False)
+    sio.connect(server.url, namespaces=["/blocker"], transports=["websocket"])
+    blocked_at = time.monotonic()
+    sio.emit("filter", {"seconds": 4}, namespace="/blocker")  # the loop stops for 4 s
+    time.sleep(6)
+    sio.disconnect()
+    during = [t for t in inbox.of("WATCHDOG") if blocked_at + 0.5 < t < blocked_at + 3.5]
+    after = [t for t in inbox.of("WATCHDOG") if t > blocked_at + 4.5]
+    assert during == [], "pinged while the event loop was blocked"
+    assert len(after) >= 2, "pings did not resume"
+    assert server.stop() == 0
+
+
+def test_sigterm_at_random_moments_under_load_exits_0_with_an_intact_file(
+    server_factory, inbox, tmp_path
+):
+    rng = random.Random(11)
+    settings = '[history]\npath = "h.sqlite3"\nflush_interval = "1s"\n'
+    server = notified(server_factory, inbox, settings)
+    for round_ in range(5):
+        inbox.wait_for("READY")
+        clients = [socketio.Client(reconnection=False) for _ in range(5)]
+        names = ["/cpu", "/memory", "/disk", "/network", "/processes"]
+        for client in clients:
+            client.connect(server.url, namespaces=names, transports=["websocket"])
+            for name in names:
+                client.emit("subscribe", {"history": 3600}, namespace=name)
+        time.sleep(rng.uniform(0.3, 2.0))
+        inbox.messages.clear()
+        assert server.stop() == 0, server.output()
+        assert "STOPPING=1" in inbox.wait_for("STOPPING")
+        for client in clients:
+            client.disconnect()
+        with sqlite3.connect(tmp_path / "h.sqlite3") as db:
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",), round_
+        inbox.messages.clear()
+        server = ServerProcess(server.config, server.port, server.log, server.env).start()
+    assert server.stop() == 0
