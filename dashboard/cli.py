@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard import exits
-from dashboard.settings import Settings, SettingsError, load_settings, with_overrides
+from dashboard.settings import (
+    LOG_LEVELS,
+    Settings,
+    SettingsError,
+    load_settings,
+    with_overrides,
+)
 
 DEFAULT_CONFIG = Path("settings.toml")
 
@@ -45,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="start the server")
     run.add_argument("--host", help="address to bind (overrides [server] host)")
     run.add_argument("--port", type=int, help="port to listen on (overrides [server] port)")
+    run.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        help="debug, info, warning or error (overrides [server] log_level)",
+    )
     check = commands.add_parser("check", help="validate the configuration and collectors")
     listing = commands.add_parser("collectors", help="list collectors and their series")
     for sub in (run, check, listing):
@@ -84,7 +95,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         path = DEFAULT_CONFIG
     settings = load_settings(path)
     if args.command == "run":
-        settings = with_overrides(settings, args.host, args.port)
+        settings = with_overrides(settings, args.host, args.port, args.log_level)
     return settings
 
 

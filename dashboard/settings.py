@@ -141,9 +141,13 @@ def parse_settings(
     return settings
 
 
-def with_overrides(settings: Settings, host: str | None, port: int | None) -> Settings:
+def with_overrides(
+    settings: Settings, host: str | None, port: int | None, log_level: str | None = None
+) -> Settings:
     """Command-line flags win over the file; the result is validated like the file."""
     server = settings.server
+    if log_level is not None:
+        server = replace(server, log_level=log_level)
     if host is not None:
         server = replace(server, host=_valid_host(_Table("--host", "", {}), "host", host))
     if port is not None:

@@ -30,6 +30,7 @@ class ServerProcess:
     port: int
     log: Path
     env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)  # extra `dashboard run` flags
     proc: subprocess.Popen | None = None
 
     @property
@@ -46,6 +47,7 @@ class ServerProcess:
             str(self.config),
             "--port",
             str(self.port),
+            *self.args,
         ]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         with self.log.open("ab") as log:

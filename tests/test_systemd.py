@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import socket
 import sqlite3
 import threading
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 import socketio
 
-from tests.serverproc import ServerProcess
+from tests.serverproc import ServerProcess, free_port
 
 pytestmark = pytest.mark.server
 
@@ -175,3 +176,32 @@ def test_sigterm_at_random_moments_under_load_exits_0_with_an_intact_file(
         inbox.messages.clear()
         server = ServerProcess(server.config, server.port, server.log, server.env).start()
     assert server.stop() == 0
+
+
+def test_under_journald_lines_carry_priorities_and_no_timestamps(server_factory, tmp_path):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "broken.py").write_text("raise ImportError('needs libfoo')\n")
+    server = server_factory(
+        f'[plugins]\npaths = ["{folder}"]\n', async_mode="eventlet", start=False
+    )
+    server.env = {"JOURNAL_STREAM": "8:12345"}
+    server.start()
+    assert server.stop() == 0
+    lines = server.output().splitlines()
+    assert lines and all(re.match(r"^<[2-7]>", line) for line in lines), lines
+    assert any(line.startswith("<3>ERROR dashboard.runtime: plugin 'broken'") for line in lines)
+    assert any(line.startswith("<6>INFO dashboard: serving http://") for line in lines)
+    assert not any(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", line) for line in lines)
+
+
+def test_log_level_flag_overrides_the_settings(tmp_path):
+    config = tmp_path / "settings.toml"
+    config.write_text('[server]\nlog_level = "warning"\n[history]\npath = ""\n')
+    quiet = ServerProcess(config, free_port(), tmp_path / "quiet.log").start()
+    assert quiet.stop() == 0
+    assert " INFO " not in quiet.output()  # warning, from the file
+    loud = ServerProcess(config, free_port(), tmp_path / "loud.log", args=["--log-level", "info"])
+    loud.start()
+    assert loud.stop() == 0
+    assert " INFO dashboard: serving http://" in loud.output()
