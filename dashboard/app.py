@@ -66,6 +66,12 @@ def create_app(
     app.extensions["dashboard"] = runtime
     app.register_blueprint(web.bp)
     for name in runtime.runners:
-        socketio.on_namespace(CollectorNamespace(runtime, name))
+        add_namespace(socketio, runtime, name)
     app.wsgi_app = HostGuard(app.wsgi_app, allowed_hosts(server))
     return app
+
+
+def add_namespace(socketio: SocketIO, runtime: Runtime, name: str) -> None:
+    """Serve ``/<name>`` (at start, or when a reload starts a collector new to this run)."""
+    if "/" + name not in socketio.server.namespace_handlers:
+        socketio.on_namespace(CollectorNamespace(runtime, name))

@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _patch(settings.server.async_mode)
         from dashboard.server import serve
 
-        return serve(settings)
+        return serve(settings, load=lambda: _settings(args))
     return _offline(args.command, settings)
 
 

@@ -68,6 +68,13 @@ class Hub:
     def add(self, collector: Collector) -> None:
         self._topics[collector.name] = _Topic(collector)
 
+    def knows(self, name: str) -> bool:
+        return name in self._topics
+
+    def replace(self, collector: Collector) -> None:
+        """A new instance for a known namespace (a reload): clients and rooms stay."""
+        self._topics[collector.name].collector = collector
+
     def seq(self, name: str) -> int:
         return self._topics[name].seq
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from collectors.probe import hostname
@@ -60,6 +61,48 @@ class Runtime:
             ],
         )
 
+    def apply(
+        self, settings: Settings, registry: Registry, on_collector: Callable[[str], None]
+    ) -> list[str]:
+        """Apply a reloaded registry: stop, start and reschedule collectors (see reload.py).
+
+        A collector that keeps running keeps its instance (its counters, its options);
+        ``on_collector`` registers the namespace of one that was never part of this run.
+        """
+        wanted = {item.collector.name: item for item in registry.loaded if item.enabled}
+        changes = []
+        for name in [n for n in self.runners if n not in wanted]:
+            self.scheduler.remove(name)
+            del self.runners[name]
+            changes.append(f"{name} stopped")
+        for name, item in wanted.items():
+            runner = self.runners.get(name)
+            if runner is None:
+                new_to_run = not self.hub.knows(name)
+                self._add(item)
+                if new_to_run:
+                    on_collector(name)
+                self.scheduler.add(self.runners[name])
+                where = "" if item.origin == "built-in" else f" ({item.origin})"
+                changes.append(f"{name} started{where}")
+            elif runner.interval != item.interval:
+                changes.append(f"{name} every {runner.interval:g} s -> {item.interval:g} s")
+                runner.interval, runner.timeout = item.interval, item.timeout
+                self.scheduler.reschedule(name, item.interval)
+        fresh = [e for e in registry.errors if str(e) not in {str(o) for o in self.plugin_errors}]
+        for error in fresh:
+            log.error("%s — the plugin is disabled", error)
+        self.plugin_errors = registry.errors
+        self.disabled = [item.collector for item in registry.loaded if not item.enabled]
+        self.origins.update({item.collector.name: item.origin for item in registry.loaded})
+        self.settings = replace(
+            self.settings, collectors=settings.collectors, plugins=settings.plugins
+        )
+        return changes
+
+    def running_options(self) -> dict[str, Any]:
+        return {name: dict(r.collector.options) for name, r in self.runners.items()}
+
     def _add(self, item: Loaded) -> None:
         runner = CollectorRunner(
             item.collector,
@@ -70,8 +113,11 @@ class Runtime:
             clock=self.clock,
         )
         self.runners[item.collector.name] = runner
-        self.hub.add(item.collector)
-        self.history.register(item.collector.name, item.interval)
+        if self.hub.knows(item.collector.name):  # running again after a reload: same room
+            self.hub.replace(item.collector)
+        else:
+            self.hub.add(item.collector)
+            self.history.register(item.collector.name, item.interval)
 
     def start(self) -> None:
         """Open history (its newest hour goes into memory), then start collecting."""

@@ -70,6 +70,21 @@ class Scheduler:
             )
         self._scheduler.start()
 
+    def add(self, runner: CollectorRunner) -> None:
+        """Start running a collector that was not running (enabled by a reload)."""
+        self.runners.append(runner)
+        self._scheduler.add_job(
+            runner.tick, "interval", seconds=runner.interval, id=runner.name, name=runner.name
+        )
+
+    def remove(self, name: str) -> None:
+        self.runners = [r for r in self.runners if r.name != name]
+        if self._scheduler.get_job(name) is not None:
+            self._scheduler.remove_job(name)
+
+    def reschedule(self, name: str, interval: float) -> None:
+        self._scheduler.reschedule_job(name, trigger="interval", seconds=interval)
+
     def stop(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)

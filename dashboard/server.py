@@ -9,9 +9,10 @@ import logging
 import os
 import resource
 import socket
+from collections.abc import Callable
 from typing import Any
 
-from dashboard import assets, exits, logs
+from dashboard import assets, exits, logs, reload
 from dashboard.notify import Notifier, wait_listening, watch
 from dashboard.settings import Settings, SettingsError
 from dashboard.shutdown import Shutdown
@@ -20,8 +21,11 @@ log = logging.getLogger("dashboard")
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
-def serve(settings: Settings) -> int:
-    """Run until a signal; 0 on a clean stop, 78 on a configuration problem."""
+def serve(settings: Settings, load: Callable[[], Settings] | None = None) -> int:
+    """Run until a signal; 0 on a clean stop, 78 on a configuration problem.
+
+    ``load`` reads the settings again, as the command line did, on SIGHUP.
+    """
     logs.configure(settings.server.log_level)
     try:
         assets.check()
@@ -31,10 +35,10 @@ def serve(settings: Settings) -> int:
         _check_port(settings)
     except exits.KNOWN as exc:
         return exits.report(exc)
-    return _serve(app, settings)
+    return _serve(app, settings, load)
 
 
-def _serve(app: Any, settings: Settings) -> int:
+def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) -> int:
     runtime = app.extensions["dashboard"]
     socketio = app.extensions["socketio"]
     server = settings.server
@@ -42,6 +46,13 @@ def _serve(app: Any, settings: Settings) -> int:
     notifier = Notifier()
     shutdown = Shutdown(socketio, runtime, server.async_mode, notifier)
     shutdown.install()
+    if load is not None:
+        from dashboard.app import add_namespace
+
+        reload.install(
+            server.async_mode,
+            reload.Reloader(runtime, load, lambda name: add_namespace(socketio, runtime, name)),
+        )
     runtime.start()
     _notify_systemd(socketio, runtime, notifier, server.host, server.port)
     # Everything allocated so far lives for the whole run: keep it out of GC passes,

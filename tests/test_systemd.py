@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
+import signal
 import socket
 import sqlite3
 import threading
@@ -205,3 +206,68 @@ def test_log_level_flag_overrides_the_settings(tmp_path):
     loud.start()
     assert loud.stop() == 0
     assert " INFO dashboard: serving http://" in loud.output()
+
+
+RELOADED_PLUGIN = """
+from collectors import Collector, Series
+
+
+class Late(Collector):
+    name = "late"
+    interval = 0.5
+
+    def describe(self):
+        return [Series("late.v", "n")]
+
+    def collect(self):
+        return {"late.v": 7.0}
+"""
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent", "threading"])
+def test_sighup_applies_intervals_collectors_and_plugins_and_names_the_rest(
+    server_factory, tmp_path, mode
+):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    server = server_factory("", async_mode=mode)
+    assert {c["name"] for c in server.get_json("/api/collectors")["collectors"]} >= {"sensors"}
+    (folder / "late.py").write_text(RELOADED_PLUGIN)
+    body = server.config.read_text()
+    server.config.write_text(
+        body.replace("[server]\n", "[server]\nmax_message_bytes = 100000\n")
+        + f"\n[collectors.cpu]\ninterval = 2.0\n[collectors.sensors]\nenabled = false\n"
+        f'[plugins]\npaths = ["{folder}"]\n'
+    )
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 15
+    while "need a restart" not in server.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = server.output()
+    assert "cpu every 1 s -> 2 s" in log and "sensors stopped" in log, log
+    assert f"late started (file {folder / 'late.py'})" in log
+    assert "need a restart to take effect: [server]" in log
+    listing = {c["name"]: c for c in server.get_json("/api/collectors")["collectors"]}
+    assert listing["cpu"]["interval"] == 2.0 and "sensors" not in listing and "late" in listing
+    sio = socketio.Client(reconnection=False)
+    got: list[dict] = []
+    sio.on("sample", got.append, namespace="/late")
+    sio.connect(server.url, namespaces=["/late"], transports=["websocket"])
+    try:
+        assert sio.call("subscribe", {}, namespace="/late", timeout=5)["ok"]
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        sio.disconnect()
+    assert got and got[-1]["values"] == {"late.v": 7.0}
+
+    server.config.write_text("[server\nbroken")  # a bad file is refused as a whole
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "reload refused" not in server.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "reload refused" in server.output() and "not valid TOML" in server.output()
+    assert server.get_json("/healthz")["collectors"]["cpu"]["runs"] > 0  # still serving
+    assert server.stop() == 0
+    assert "Traceback" not in server.output()
