@@ -1,6 +1,6 @@
 """Build hook: put the page's files inside the wheel, so `pip install .` serves them.
 
-templates/ and static/ are the repo's own; socket.io.min.js comes from the socket.io-client
+templates/, static/ and settings.toml are the repo's own; socket.io.min.js comes from the socket.io-client
 npm package (node_modules, from `npm ci`) and is copied at build time, never committed.
 """
 
@@ -22,6 +22,8 @@ class BuildWithAssets(build_py):
         shutil.rmtree(target, ignore_errors=True)  # no stale files from an earlier build
         for kind in ("templates", "static"):
             shutil.copytree(HERE / kind, target / kind, dirs_exist_ok=True)
+        # The documented defaults, for `dashboard service install` from a wheel.
+        shutil.copy2(HERE / "settings.toml", target / "settings.toml")
         if not (SOCKETIO_DIST / "socket.io.min.js").is_file():
             if shutil.which("npm") is None:
                 raise SystemExit("building the dashboard needs npm (for socket.io-client)")

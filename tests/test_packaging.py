@@ -64,3 +64,17 @@ def test_the_installed_package_serves_its_page_and_assets(installed, tmp_path):
 def test_the_wheel_carries_the_console_script(installed):
     script = installed / "bin" / "dashboard"
     assert script.is_file() and "dashboard.cli" in script.read_text()
+
+
+def test_service_install_from_the_wheel_writes_the_documented_settings(installed, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    root = tmp_path / "root"
+    result = subprocess.run(
+        [sys.executable, "-m", "dashboard", "service", "install", "--root", str(root)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    settings = (root / "etc" / "dashboard" / "settings.toml").read_text()
+    assert "[collectors.cpu]" in settings and "# Default configuration" in settings  # the full file
+    assert 'path = "/var/lib/dashboard/history.sqlite3"' in settings
+    assert (root / "etc" / "systemd" / "system" / "dashboard.service").is_file()
