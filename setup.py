@@ -1,7 +1,8 @@
 """Build hook: put the page's files inside the wheel, so `pip install .` serves them.
 
-templates/, static/ and settings.toml are the repo's own; socket.io.min.js comes from the socket.io-client
-npm package (node_modules, from `npm ci`) and is copied at build time, never committed.
+templates/, static/ and settings.toml are the repo's own; socket.io.min.js comes from the
+socket.io-client npm package (node_modules, from `npm ci`) and is copied at build time, never
+committed.
 """
 
 import shutil
