@@ -333,12 +333,7 @@ class History:
     def _raw(self, collector: str, start: float, end: float) -> tuple[list[float], dict]:
         """Disk rows, then memory rows newer than the disk's newest (not yet flushed)."""
         merged = Block(collector, RAW, start)
-        try:
-            with self._io:
-                ts, columns = self.store.read(collector, RAW, start, end)  # type: ignore[union-attr]
-        except StoreError as exc:
-            self._note(exc)
-            ts, columns = [], {}
+        ts, columns = self._read(collector, RAW, start, end)
         merged.extend(ts, columns)
         tail_ts, tail_columns = self.memory.rows(collector, merged.ts[-1] if ts else start, end)
         merged.extend(tail_ts, tail_columns)
@@ -346,12 +341,7 @@ class History:
 
     def _rollup(self, collector: str, start: float, end: float) -> tuple[list[float], dict]:
         """Rollup rows, then buckets computed now from raw rows not rolled up yet."""
-        try:
-            with self._io:
-                ts, columns = self.store.read(collector, ROLLUP, start, end)  # type: ignore[union-attr]
-        except StoreError as exc:
-            self._note(exc)
-            ts, columns = [], {}
+        ts, columns = self._read(collector, ROLLUP, start, end)
         merged = Block(collector, ROLLUP, start)
         merged.extend(ts, columns)
         raw_start = max(ts[-1] if ts else start, self.clock() - self.settings.retention)
@@ -359,10 +349,19 @@ class History:
         merged.extend(*rollup(raw_ts, raw_columns, self.settings.rollup))
         return merged.ts, split_stats(merged.columns)
 
+    def _read(self, collector: str, tier: int, start: float, end: float) -> tuple[list, dict]:
+        """A tier's rows from the file; none (and the problem noted) if it cannot be read."""
+        try:
+            with self._io:
+                return self.store.read(collector, tier, start, end)  # type: ignore[union-attr]
+        except StoreError as exc:
+            self._note(exc)
+            return [], {}
+
     def _roll(self, collector: str, start: float) -> None:
         raw = self.store.get(collector, RAW, start)  # type: ignore[union-attr]
-        day = math.floor(start / BLOCK[ROLLUP]) * BLOCK[ROLLUP]
-        target = self.store.get(collector, ROLLUP, day) or Block(collector, ROLLUP, day)  # type: ignore[union-attr]
+        chunk = math.floor(start / BLOCK[ROLLUP]) * BLOCK[ROLLUP]  # the rollup chunk it joins
+        target = self.store.get(collector, ROLLUP, chunk) or Block(collector, ROLLUP, chunk)  # type: ignore[union-attr]
         if raw is not None:
             target.replace(
                 start, start + BLOCK[RAW], *rollup(raw.ts, raw.columns, self.settings.rollup)
