@@ -37,13 +37,13 @@ from typing import Any
 from bench.common import save
 from collectors.builtin import BUILTIN
 from collectors.probe import SystemProbe
-from dashboard import codec
-from dashboard.history import History, Query
-from dashboard.registry import Loaded, load_collectors
+from dashboard.history import codec
+from dashboard.history.store import BLOCK, RAW, ROLLUP, Block
+from dashboard.history.tiers import History, Query
+from dashboard.pipeline.registry import Loaded, load_collectors
+from dashboard.pipeline.validate import validate
 from dashboard.runtime import MAINTAIN_EVERY
-from dashboard.samples import validate
 from dashboard.settings import HistorySettings, Settings
-from dashboard.store import BLOCK, RAW, ROLLUP, Block
 
 DAY = 86_400.0
 HOUR = 3_600.0

@@ -14,7 +14,7 @@ __all__ = ["create_app"]
 
 def __getattr__(name: str) -> Any:
     if name == "create_app":
-        from dashboard.app import create_app
+        from dashboard.web.app import create_app
 
         return create_app
     raise AttributeError(name)

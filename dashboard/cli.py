@@ -30,7 +30,7 @@ DEFAULT_CONFIG = Path("settings.toml")
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "service":  # writes a unit; never reads the settings it names
-        from dashboard import service
+        from dashboard.service import unit as service
 
         return service.main(args)
     try:
@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exits.report(exc)
     if args.command == "run":
         _patch(settings.server.async_mode)
-        from dashboard.server import serve
+        from dashboard.service.server import serve
 
         return serve(settings, load=lambda: _settings(args))
     return _offline(args.command, settings)
@@ -116,9 +116,9 @@ def _patch(async_mode: str) -> None:
 
 
 def _offline(command: str, settings: Settings) -> int:
-    from dashboard import assets
-    from dashboard.registry import load_registry
-    from dashboard.store import inspect_history
+    from dashboard.history.store import inspect_history
+    from dashboard.pipeline.registry import load_registry
+    from dashboard.web import assets
     from dashboard.workers import NativeWorkers
 
     try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from dashboard.assets import MissingAsset
 from dashboard.settings import SettingsError
+from dashboard.web.assets import MissingAsset
 
 EX_OK = 0
 EX_SOFTWARE = 1

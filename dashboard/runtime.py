@@ -9,13 +9,13 @@ from dataclasses import replace
 from typing import Any
 
 from collectors.probe import hostname
-from dashboard.auth import Auth
-from dashboard.history import Answer, History, Query
-from dashboard.hub import Emitter, Hub
-from dashboard.registry import Loaded, Registry
-from dashboard.runner import CollectorRunner
-from dashboard.scheduler import Job, Scheduler
+from dashboard.history.tiers import Answer, History, Query
+from dashboard.pipeline.hub import Emitter, Hub
+from dashboard.pipeline.registry import Loaded, Registry
+from dashboard.pipeline.runner import CollectorRunner
+from dashboard.pipeline.scheduler import Job, Scheduler
 from dashboard.settings import Settings
+from dashboard.web.auth import Auth
 from dashboard.workers import NativeWorkers
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from collectors.base import Collector
-from dashboard.samples import BadOutput, Reading, validate
+from dashboard.pipeline.validate import BadOutput, Reading, validate
 
 __all__ = ["BadOutput", "Reading", "collect_once"]
 

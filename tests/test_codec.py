@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from dashboard import codec
-from dashboard.rollup import downsample, rollup
+from dashboard.history import codec
+from dashboard.history.rollup import downsample, rollup
 
 
 def same(a: list[float], b: list[float]) -> bool:

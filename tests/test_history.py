@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.history import Answer, History, MemoryHistory, Query
+from dashboard.history.store import RAW, ROLLUP, inspect_history
+from dashboard.history.tiers import Answer, History, MemoryHistory, Query
 from dashboard.settings import HistorySettings
-from dashboard.store import RAW, ROLLUP, inspect_history
 from tests.clock import T0, Clock
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import socketio
 
-from dashboard import plugins, registry
-from dashboard.plugins import GROUP
-from dashboard.registry import load_registry
+from dashboard.pipeline import plugins, registry
+from dashboard.pipeline.plugins import GROUP
+from dashboard.pipeline.registry import load_registry
 from dashboard.settings import SettingsError, parse_settings
 from dashboard.workers import NativeWorkers
 from tests.serverproc import ROOT

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from collectors import Sample, Series
-from dashboard.runner import CollectorRunner
+from dashboard.pipeline.runner import CollectorRunner
 from dashboard.workers import NativeWorkers
 from tests.clock import Clock
 from tests.toy import Toy
@@ -49,7 +49,7 @@ def test_a_good_run_publishes_and_reports_ok(make, published):
 def test_an_exception_is_counted_logged_once_with_traceback_then_one_line(make, mono, caplog):
     runner = make()
     runner.collector.next = RuntimeError("sensor unplugged")
-    with caplog.at_level(logging.WARNING, logger="dashboard.runner"):
+    with caplog.at_level(logging.WARNING, logger="dashboard.pipeline.runner"):
         for _ in range(3):
             mono.now += 100
             runner.tick()

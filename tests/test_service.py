@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import cli, service
+from dashboard import cli
+from dashboard.service import unit as service
 from dashboard.settings import load_settings
 from tests.serverproc import ROOT
 
@@ -43,7 +44,7 @@ REQUIRED = {
 FORBIDDEN = ("ProtectProc", "ProcSubset", "PrivateUsers", "PrivateNetwork")
 MAX_EXPOSURE = 2.0
 REGENERATE = (
-    ".venv/bin/python -c 'from dashboard import service as s; "
+    ".venv/bin/python -c 'from dashboard.service import unit as s; "
     'print(s.render(s.CANONICAL_PYTHON, s.DEFAULT_CONFIG), end="")\' > deploy/dashboard.service'
 )
 

@@ -19,8 +19,8 @@ import socketio
 from collectors import textfile
 from collectors.base import SERIES_RE
 from collectors.textfile import MAX_SERIES, TextfileCollector
-from dashboard.registry import load_collectors
-from dashboard.samples import validate
+from dashboard.pipeline.registry import load_collectors
+from dashboard.pipeline.validate import validate
 from dashboard.settings import SettingsError, parse_settings
 
 DATA = Path(__file__).parent / "data" / "textfile"

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from dashboard_example import Uptime
 
-from dashboard.samples import BadOutput
-from dashboard.testing import collect_once
+from dashboard.testing import BadOutput, collect_once
 
 
 @pytest.fixture

@@ -189,7 +189,7 @@ def _import(path: Path) -> ModuleType:
 def _failed_import(exc: BaseException) -> str:
     where = ""
     frames = traceback.extract_tb(exc.__traceback__)
-    ours = str(Path(__file__).parent)  # our own frames (the worker thread) are no location
+    ours = str(Path(__file__).parent.parent)  # our own frames (the worker thread) are no location
     plugin_frames = [
         f for f in frames if "importlib" not in f.filename and not f.filename.startswith(ours)
     ]

@@ -5,7 +5,7 @@ two, it never rewrites the 10-minute block it belongs to); once a block is over,
 encodes it as one chunk and deletes its segments. Reads see both.
 
 Synchronous on purpose: every call here blocks on disk, so callers run it in a native
-thread (``dashboard.history`` does) and never on the event loop. One connection, used under
+thread (``dashboard.history.tiers`` does) and never on the event loop. One connection, used under
 the caller's lock. SQLite's own errors are turned into ``StoreError`` messages that say what
 is wrong with the file and how to fix it.
 """
@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dashboard import codec
+from dashboard.history import codec
 
 RAW, ROLLUP = 0, 1
 BLOCK = {RAW: 600.0, ROLLUP: 21_600.0}  # seconds of data per chunk, per tier

@@ -12,10 +12,12 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from dashboard import assets, exits, logs, reload
-from dashboard.notify import Notifier, wait_listening, watch
+from dashboard import exits
+from dashboard.service import logs, reload
+from dashboard.service.sdnotify import Notifier, wait_listening, watch
+from dashboard.service.shutdown import Shutdown
 from dashboard.settings import Settings, SettingsError
-from dashboard.shutdown import Shutdown
+from dashboard.web import assets
 
 log = logging.getLogger("dashboard")
 GC_THRESHOLDS = (50_000, 20, 100)
@@ -29,7 +31,7 @@ def serve(settings: Settings, load: Callable[[], Settings] | None = None) -> int
     logs.configure(settings.server.log_level)
     try:
         assets.check()
-        from dashboard.app import create_app
+        from dashboard.web.app import create_app
 
         app = create_app(settings)
         _check_port(settings)
@@ -47,7 +49,7 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
     shutdown = Shutdown(socketio, runtime, server.async_mode, notifier)
     shutdown.install()
     if load is not None:
-        from dashboard.app import add_namespace
+        from dashboard.web.app import add_namespace
 
         reload.install(
             server.async_mode,

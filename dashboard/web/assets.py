@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # the dashboard package
 _INSTALLED = _PACKAGE / "assets"
 _CHECKOUT = _PACKAGE.parent
 SOCKETIO_DIST = Path("node_modules", "socket.io-client", "dist")

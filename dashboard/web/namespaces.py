@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from flask import request
 from flask_socketio import Namespace
 
-from dashboard.history import Query
-from dashboard.requests import RequestError, as_object, kind, parse_subscribe, short
-from dashboard.wirejson import MALFORMED
+from dashboard.history.tiers import Query
+from dashboard.web.protocol import RequestError, as_object, kind, parse_subscribe, short
+from dashboard.web.wirejson import MALFORMED
 
 if TYPE_CHECKING:
     from dashboard.runtime import Runtime

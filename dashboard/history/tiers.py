@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.rollup import downsample, extremes, rollup, split_stats
+from dashboard.history.rollup import downsample, extremes, rollup, split_stats
+from dashboard.history.store import BLOCK, RAW, ROLLUP, Block, ChunkStore, StoreError
 from dashboard.settings import HistorySettings
-from dashboard.store import BLOCK, RAW, ROLLUP, Block, ChunkStore, StoreError
 from dashboard.workers import native_lock
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collectors.base import SERIES_RE, Collector, Series
-from dashboard.samples import BadOutput, Reading, validate
+from dashboard.pipeline.validate import BadOutput, Reading, validate
 from dashboard.workers import NativeWorkers
 
 log = logging.getLogger(__name__)

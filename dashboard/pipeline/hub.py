@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from collectors.base import Collector, Series
-from dashboard.history import MemoryHistory
-from dashboard.samples import Reading
+from dashboard.history.tiers import MemoryHistory
+from dashboard.pipeline.validate import Reading
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ HISTORY_PATH = STATE_DIR / "history.sqlite3"
 CANONICAL_PYTHON = "/opt/dashboard/.venv/bin/python"  # the interpreter deploy/ names
 NEXT_COMMAND = "systemctl daemon-reload && systemctl enable --now dashboard"
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # the dashboard package
 # The shipped settings.toml: inside a wheel under dashboard/assets/ (as assets.py finds the
 # page's files), in a source checkout at the top level.
 SHIPPED_SETTINGS = (_PACKAGE / "assets" / "settings.toml", _PACKAGE.parent / "settings.toml")

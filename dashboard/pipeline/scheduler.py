@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from dashboard.runner import CollectorRunner
+from dashboard.pipeline.runner import CollectorRunner
 
 # APScheduler logs every run at INFO; one line per second per collector buries real news.
 logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from dashboard.registry import Registry, load_registry
+from dashboard.pipeline.registry import Registry, load_registry
 from dashboard.settings import Settings, SettingsError
 
 if TYPE_CHECKING:

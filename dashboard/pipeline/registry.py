@@ -14,7 +14,7 @@ from importlib.metadata import EntryPoint
 from collectors.base import Collector, did_you_mean, merge_options
 from collectors.builtin import BUILTIN
 from collectors.probe import Probe, ProbeCollector
-from dashboard.plugins import Call, Candidate, PluginError, discover
+from dashboard.pipeline.plugins import Call, Candidate, PluginError, discover
 from dashboard.settings import Settings, SettingsError
 
 MAX_TIMEOUT = 60.0

@@ -17,10 +17,10 @@ from flask import (
     url_for,
 )
 
-from dashboard import assets, export
-from dashboard.history import EXPORT_MAX_POINTS, Query
-from dashboard.metrics import exposition
-from dashboard.requests import RequestError
+from dashboard.history.tiers import EXPORT_MAX_POINTS, Query
+from dashboard.web import assets, export
+from dashboard.web.prometheus import exposition
+from dashboard.web.protocol import RequestError
 
 if TYPE_CHECKING:
     from dashboard.runtime import Runtime

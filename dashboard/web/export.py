@@ -14,8 +14,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dashboard.history import Answer
-from dashboard.requests import MAX_SERIES_PER_REQUEST, RequestError
+from dashboard.history.tiers import Answer
+from dashboard.web.protocol import MAX_SERIES_PER_REQUEST, RequestError
 
 FORMATS = ("json", "csv")
 DEFAULT_SECONDS = 300.0

@@ -11,12 +11,12 @@ from flask_socketio import SocketIO
 from collectors.base import Collector
 from collectors.builtin import BUILTIN
 from collectors.probe import Probe
-from dashboard import assets, web, wirejson
-from dashboard.namespaces import CollectorNamespace
-from dashboard.origins import HostGuard, allowed_hosts, allowed_origins
-from dashboard.registry import load_registry
+from dashboard.pipeline.registry import load_registry
 from dashboard.runtime import Runtime
 from dashboard.settings import Settings, parse_settings
+from dashboard.web import assets, routes, wirejson
+from dashboard.web.namespaces import CollectorNamespace
+from dashboard.web.origins import HostGuard, allowed_hosts, allowed_origins
 from dashboard.workers import NativeWorkers
 
 PING_INTERVAL = 10
@@ -64,7 +64,7 @@ def create_app(
     runtime = Runtime(settings, socketio.server, registry, **extra)
     runtime.auth.init_app(app)
     app.extensions["dashboard"] = runtime
-    app.register_blueprint(web.bp)
+    app.register_blueprint(routes.bp)
     for name in runtime.runners:
         add_namespace(socketio, runtime, name)
     app.wsgi_app = HostGuard(app.wsgi_app, allowed_hosts(server))
