@@ -1,13 +1,12 @@
 // Charts: one plotly chart per (collector, unit) group, built from the collector list, so a
 // plugin's namespace gets its charts with no front-end change. Plotly.newPlot once per chart,
 // then Plotly.extendTraces with maxPoints, batched per animation frame. Each chart shows the
-// chosen time window: every sample up to an hour; beyond, live samples are merged into
-// buckets (the window's step) so a 7-day chart holds about as many points as a 5-minute one.
+// chosen time window: every sample up to 5 minutes; beyond, live samples are merged into
+// buckets (the window's step, buckets.js) so a 7-day chart holds about as many points as a
+// 5-minute one.
 
+import { Bucket, bucketKey, bucketStep, gapBefore, isBucketed } from "./buckets.js";
 import { axisTicks, formatValue, splitValue } from "./format.js";
-import { bucketStep } from "./timewindow.js";
-
-/* global Plotly */
 
 const TITLES = {
   cpu: "CPU", memory: "Memory", load: "Load", disk: "Disk", filesystem: "Filesystem",
@@ -112,10 +111,15 @@ function shortLabels(collector, labels) {
 }
 
 export class ChartBoard {
-  /** grid: where the cards go, in collector order. */
-  constructor({ grid, window, onFlush = () => {} }) {
+  /**
+   * grid: where the cards go, in collector order; steps: the server's bucket widths;
+   * points: the most points its history sends for a window.
+   */
+  constructor({ grid, window, steps, points, onFlush = () => {} }) {
     this.grid = grid;
     this.window = window;
+    this.steps = steps;
+    this.points = points;
     this.onFlush = onFlush;
     this.theme = theme();
     this.collectors = new Map();
@@ -129,7 +133,7 @@ export class ChartBoard {
     this.collectors.set(collector.name, {
       name: collector.name, order, interval: collector.interval, note: null,
       routes: new Map(), alerts: { subscribe: null, health: null },
-      window: this.window, step: bucketStep(this.window),
+      window: this.window, step: bucketStep(this.window, this.steps, this.points),
       lastTs: undefined, lastStep: 0, bucket: null,
     });
     this.setSeries(collector.name, collector.series || []);
@@ -143,8 +147,8 @@ export class ChartBoard {
   reset(name, window) {
     const entry = this.collectors.get(name);
     if (!entry) return;
-    Object.assign(entry, { window, step: bucketStep(window), lastTs: undefined, lastStep: 0,
-      bucket: null });
+    Object.assign(entry, { window, step: bucketStep(window, this.steps, this.points), lastTs: undefined,
+      lastStep: 0, bucket: null });
     for (const chart of this.chartsOf(name)) {
       chart.reset(window, this.maxPoints(entry));
       this.dirty.add(chart); // redrawn (empty, in the new range) even if no history comes
@@ -225,12 +229,11 @@ export class ChartBoard {
     const entry = this.collectors.get(name);
     if (!entry) return;
     for (const sample of samples) {
-      const step = sample.step || 0;
-      if (entry.step > 0 && !sample.whole && step < entry.step) {
+      if (isBucketed(sample, entry.step)) {
         this.addToBucket(entry, sample);
       } else {
         entry.bucket = null;
-        this.addPoint(entry, sample, step);
+        this.addPoint(entry, sample, sample.step || 0);
       }
       if (this.latestTs === null || sample.ts > this.latestTs) this.latestTs = sample.ts;
     }
@@ -251,10 +254,10 @@ export class ChartBoard {
 
   /** Finer samples of a long window: one point per bucket, the average so far, moving right. */
   addToBucket(entry, sample) {
-    const key = Math.floor(sample.ts / entry.step);
+    const key = bucketKey(sample.ts, entry.step);
     if (entry.bucket?.key !== key) {
       this.breakIfGap(entry, sample.ts, entry.step);
-      entry.bucket = { key, sums: new Map() };
+      entry.bucket = new Bucket(key);
     } else {
       entry.lastTs = sample.ts;
     }
@@ -262,33 +265,19 @@ export class ChartBoard {
     for (const [series, value] of Object.entries(sample.values || {})) {
       const route = entry.routes.get(series);
       if (!route) continue;
-      let sum = entry.bucket.sums.get(series);
-      const first = !sum;
-      if (first) {
-        sum = { total: 0, count: 0 };
-        entry.bucket.sums.set(series, sum);
-      }
-      if (isNumber(value)) {
-        sum.total += value;
-        sum.count += 1;
-      }
-      route.chart.queue(route.index, x, sum.count ? sum.total / sum.count : null,
-        { replace: !first, current: value });
+      const { average, first } = entry.bucket.add(series, value);
+      route.chart.queue(route.index, x, average, { replace: !first, current: value });
       this.dirty.add(route.chart);
     }
   }
 
-  /**
-   * An outage (server restart, a failing collector): break the lines, don't bridge it. The
-   * threshold is three times the spacing of the points either side, so rollups of a long
-   * window (a minute or more apart) are not all drawn as gaps.
-   */
+  /** An outage (see gapBefore): break the lines, don't bridge it. */
   breakIfGap(entry, ts, step) {
-    const spacing = Math.max(entry.interval || 1, step, entry.lastStep);
-    if (entry.lastTs !== undefined && ts - entry.lastTs > Math.max(3 * spacing, 5)) {
-      const gap = new Date((entry.lastTs + spacing) * 1000);
+    const gap = gapBefore(entry, ts, step);
+    if (gap !== null) {
+      const x = new Date(gap * 1000);
       for (const route of entry.routes.values()) {
-        route.chart.gap(route.index, gap);
+        route.chart.gap(route.index, x);
         this.dirty.add(route.chart);
       }
     }

@@ -2,24 +2,29 @@
 // subscribe with an ack (and a timeout), resubscribe with `since` on every reconnect and with
 // the whole window when the window changes.
 
+import { freshSamples, historySamples } from "./samples.js";
+
 const SUBSCRIBE_TIMEOUT_MS = 8000;
-// Spans over an hour are read from the history file; the server allows such a read 15 s.
+// Spans longer than the server keeps in memory (its config's memory_window: an hour) are
+// read from the history file; the server allows such a read 15 s.
 const DISK_TIMEOUT_MS = 20000;
-const MEMORY_SPAN = 3600;
 const RETRY_MS = 3000;
 const REFUSED_RETRY_MS = 10000;
 // Brief blips show amber; after this many failed attempts the badge turns red (still retrying).
 const RED_AFTER_ATTEMPTS = 4;
 
-/** Connection state for the badge: connecting | connected | reconnecting | disconnected. */
+/**
+ * Connection state for the badge: connecting | connected | reconnecting | disconnected.
+ * memoryWindow: the span (s) the server answers from memory, not from its history file.
+ */
 export class Connection {
-  constructor({ onState = () => {} } = {}) {
+  constructor({ memoryWindow, onState = () => {} }) {
     this.onState = onState;
+    this.memoryWindow = memoryWindow;
     this.channels = [];
     this.attempt = 0;
     this.failed = false;
     this.everConnected = false;
-    /* global io */
     this.manager = new io.Manager(window.location.origin, {
       reconnectionDelay: 1000,
       reconnectionDelayMax: 5000,
@@ -139,7 +144,8 @@ class Channel {
     const window = this.window;
     const payload = whole ? { history: window } : { since: this.lastTs };
     const span = whole ? window : Date.now() / 1000 - this.lastTs;
-    const timeoutMs = span > MEMORY_SPAN ? DISK_TIMEOUT_MS : SUBSCRIBE_TIMEOUT_MS;
+    const timeoutMs = span > this.connection.memoryWindow ? DISK_TIMEOUT_MS
+      : SUBSCRIBE_TIMEOUT_MS;
     this.queued = [];
     this.socket.timeout(timeoutMs).emit("subscribe", payload, (err, ack) => {
       if (generation !== this.generation) return; // a newer subscribe took over
@@ -175,14 +181,8 @@ class Channel {
 
   /** Deliver samples in time order, dropping any at or before the newest one delivered. */
   accept(samples) {
-    const fresh = [];
-    for (const sample of samples) {
-      if (typeof sample?.ts !== "number" || (this.lastTs !== null && sample.ts <= this.lastTs)) {
-        continue;
-      }
-      this.lastTs = sample.ts;
-      fresh.push(sample);
-    }
+    const { fresh, lastTs } = freshSamples(samples, this.lastTs);
+    this.lastTs = lastTs;
     if (fresh.length) this.handlers.onSamples?.(fresh);
   }
 
@@ -200,20 +200,4 @@ class Channel {
       this.handlers.onFilter?.(err ? { ok: false, error: "no answer from the server" } : ack);
     });
   }
-}
-
-/**
- * The subscribe ack's columnar history as sample-like objects. `step` is the width in
- * seconds each one was averaged over (0: a stored sample as it was taken); `whole` marks
- * the history of a whole window, which the server has already cut to its point budget.
- */
-function historySamples(history, whole) {
-  const ts = history?.ts || [];
-  const columns = Object.entries(history?.values || {});
-  const step = Number(history?.step) || 0;
-  return ts.map((t, i) => {
-    const values = {};
-    for (const [name, column] of columns) values[name] = column[i];
-    return { ts: t, values, backfill: true, step, whole };
-  });
 }

@@ -1,6 +1,7 @@
-// Entry point: builds the page from the collector list embedded in it, then wires the
-// connection, the charts, the process table, the time-window picker and the health strip
-// together.
+// Entry point: builds the page from the config embedded in it (the collector list, and in
+// `page` the server's constants: time windows, bucket widths, the span kept in memory, the
+// process sort keys), then wires the connection, the charts, the process table, the
+// time-window picker and the health strip together.
 
 import { ChartBoard } from "./charts.js";
 import { Connection } from "./connection.js";
@@ -25,7 +26,7 @@ function showState(badge, state) {
 // using the machine" belongs next to CPU and memory.
 const TABLE_AFTER = "memory";
 
-function wire(connection, board, collector, tableOrder, host, seconds) {
+function wire(connection, board, collector, { tableOrder, host, sorts, maxLimit, seconds }) {
   let table = null;
   const channel = connection.channel(collector.namespace || `/${collector.name}`, {
     onAck: (ack) => board.setSeries(collector.name, ack.series || []),
@@ -42,7 +43,7 @@ function wire(connection, board, collector, tableOrder, host, seconds) {
     },
   }, seconds);
   if (collector.name === "processes") {
-    table = new ProcessTable({ onFilter: (filter) => channel.setFilter(filter) });
+    table = new ProcessTable({ sorts, maxLimit, onFilter: (filter) => channel.setFilter(filter) });
     board.insert(table.card, tableOrder);
     channel.setFilter(table.initialFilter);
   }
@@ -51,24 +52,32 @@ function wire(connection, board, collector, tableOrder, host, seconds) {
 
 function main() {
   const config = readConfig();
+  const { page } = config;
+  const secondsOf = (key) => windowByKey(page.windows, key).seconds;
   const badge = document.getElementById("connection");
   const updated = document.getElementById("updated");
-  const chosen = initialWindow();
+  const chosen = initialWindow(page.windows, page.default_window);
   const board = new ChartBoard({
     grid: document.getElementById("charts"),
-    window: windowByKey(chosen).seconds,
+    window: secondsOf(chosen),
+    steps: page.bucket_steps,
+    points: page.max_points,
     onFlush: (ts) => {
       if (ts !== null) updated.textContent = `last sample ${formatClock(new Date(ts * 1000))}`;
     },
   });
   config.collectors.forEach((collector, i) => board.addCollector(collector, i));
 
-  const connection = new Connection({ onState: (state) => showState(badge, state) });
+  const connection = new Connection({
+    memoryWindow: page.memory_window,
+    onState: (state) => showState(badge, state),
+  });
   const names = config.collectors.map((c) => c.name);
   const tableOrder = (names.includes(TABLE_AFTER) ? names.indexOf(TABLE_AFTER)
     : names.indexOf("processes")) + 0.5;
   const channels = config.collectors.map((collector) => wire(connection, board, collector,
-    tableOrder, config.host, windowByKey(chosen).seconds));
+    { tableOrder, host: config.host, sorts: page.process_sorts,
+      maxLimit: page.process_max_limit, seconds: secondsOf(chosen) }));
   connection.update();
 
   // Each channel starts over with the new window's history; its charts follow on the ack.
@@ -77,7 +86,7 @@ function main() {
     selected: chosen,
     onChange: (key) => {
       rememberWindow(key);
-      for (const channel of channels) channel.setWindow(windowByKey(key).seconds);
+      for (const channel of channels) channel.setWindow(secondsOf(key));
     },
   });
 

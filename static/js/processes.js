@@ -4,8 +4,11 @@
 import { formatBytes } from "./format.js";
 
 const DEBOUNCE_MS = 300;
-const SORTS = [["cpu", "CPU %"], ["memory", "Memory"], ["pid", "PID"], ["name", "Name"]];
-const LIMITS = [10, 20, 50, 100, 200];
+// Labels for the server's sort keys (its config's process_sorts); a key not here shows as is.
+const SORT_LABELS = new Map([["cpu", "CPU %"], ["memory", "Memory"], ["pid", "PID"],
+  ["name", "Name"]]);
+// Row counts offered, up to the server's most (its config's process_max_limit).
+const LIMITS = [10, 20, 50, 100, 200, 500];
 const COLUMNS = [
   { key: "pid", label: "PID", sort: "pid", numeric: true },
   { key: "name", label: "Name", sort: "name" },
@@ -15,6 +18,10 @@ const COLUMNS = [
   { key: "status", label: "Status" },
 ];
 
+function sortLabel(sort) {
+  return SORT_LABELS.get(sort) || sort;
+}
+
 function element(tag, props = {}, children = []) {
   const el = document.createElement(tag);
   Object.assign(el, props);
@@ -23,8 +30,13 @@ function element(tag, props = {}, children = []) {
 }
 
 export class ProcessTable {
-  /** onFilter(filter) sends the whole filter {match, sort, limit} to the server. */
-  constructor({ onFilter, limit = 20 }) {
+  /**
+   * onFilter(filter) sends the whole filter {match, sort, limit} to the server; sorts: the
+   * sort keys it accepts; maxLimit: the most rows it sends.
+   */
+  constructor({ sorts, maxLimit, onFilter, limit = 20 }) {
+    this.sorts = sorts;
+    this.limits = LIMITS.filter((n) => n <= maxLimit);
     this.onFilter = onFilter;
     this.filter = { match: "", sort: "cpu", limit };
     this.waiting = true; // rows shown may predate the filter being edited
@@ -48,10 +60,10 @@ export class ProcessTable {
       this.timer = setTimeout(() => this.change({ match: this.search.value.trim() }), DEBOUNCE_MS);
     });
     this.sortSelect = element("select", { className: "proc-sort" },
-      SORTS.map(([value, label]) => element("option", { value, textContent: label })));
+      this.sorts.map((value) => element("option", { value, textContent: sortLabel(value) })));
     this.sortSelect.addEventListener("change", () => this.change({ sort: this.sortSelect.value }));
     this.limitSelect = element("select", { className: "proc-limit" },
-      LIMITS.map((n) => element("option", { value: String(n), textContent: String(n) })));
+      this.limits.map((n) => element("option", { value: String(n), textContent: String(n) })));
     this.limitSelect.value = String(this.filter.limit);
     this.limitSelect.addEventListener("change",
       () => this.change({ limit: Number(this.limitSelect.value) }));
@@ -66,7 +78,7 @@ export class ProcessTable {
     this.headers = COLUMNS.map((column) => {
       const th = element("th", { scope: "col",
         className: `col-${column.key}${column.numeric ? " num" : ""}` });
-      if (!column.sort) {
+      if (!column.sort || !this.sorts.includes(column.sort)) {
         th.textContent = column.label;
         return th;
       }
@@ -142,8 +154,7 @@ export class ProcessTable {
       this.table.dataset.sort = this.applied.sort;
       this.table.dataset.limit = String(this.applied.limit);
       this.showSort(this.applied.sort);
-      const by = SORTS.find(([value]) => value === this.applied.sort)?.[1] || this.applied.sort;
-      this.caption.textContent = `${rows.length} shown · by ${by}`;
+      this.caption.textContent = `${rows.length} shown · by ${sortLabel(this.applied.sort)}`;
     }
   }
 
