@@ -12,14 +12,17 @@ BIN    := $(VENV)/bin
 run: $(VENV)/.installed node_modules/.installed
 	$(BIN)/dashboard run
 
-test: $(VENV)/.installed node_modules/.installed system-deps
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint system-deps
+	node --test tests/js/
 	$(BIN)/pytest
 
-lint: $(VENV)/.installed
+# Python: style, types, who may import whom; JS: eslint (pinned in package-lock.json).
+lint: $(VENV)/.installed node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	npx --no-install eslint static/js tests/js
 
 # Benchmarks (docs/benchmarks.md): ~40 minutes, run alone on the machine. Glances, the peer
 # we measure against, goes into its own venv so it never mixes with the product's.

@@ -30,7 +30,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +231,16 @@ class Timer:
         }
 
 
+@dataclass
+class _Job:
+    """A scheduled history job replayed on the recording's clock."""
+
+    due: float
+    every: float
+    run: Callable[[], None]
+    name: str
+
+
 def write_day(
     settings: HistorySettings,
     intervals: dict[str, float],
@@ -245,24 +256,24 @@ def write_day(
     history.open()
     timers = {kind: Timer(clock) for kind in ("append", "flush", "maintain", "close")}
     jobs = [
-        [start + settings.flush_interval, settings.flush_interval, history.flush, "flush"],
-        [start + MAINTAIN_EVERY, MAINTAIN_EVERY, history.maintain, "maintain"],
+        _Job(start + settings.flush_interval, settings.flush_interval, history.flush, "flush"),
+        _Job(start + MAINTAIN_EVERY, MAINTAIN_EVERY, history.maintain, "maintain"),
     ]
 
     def run_jobs(until: float) -> None:
         while True:
-            job = min(jobs, key=lambda j: j[0])  # flush first when both are due
-            if job[0] > until:
+            job = min(jobs, key=lambda j: j.due)  # flush first when both are due
+            if job.due > until:
                 return
-            clock.now = job[0]
-            timers[job[3]].run(job[2])
-            job[0] += job[1]
+            clock.now = job.due
+            timers[job.name].run(job.run)
+            job.due += job.every
 
     appended = 0
     for ts, name, values in events:
         run_jobs(ts)
         clock.now = ts
-        timers["append"].run(lambda n=name, t=ts, v=values: history.append(n, t, v))
+        timers["append"].run(partial(history.append, name, ts, values))
         appended += sum(v is not None for v in values.values())
     run_jobs(start + span)
     clock.now = start + span
@@ -402,7 +413,7 @@ def time_queries(
     }
     results: dict[str, dict[str, Any]] = {}
     for name in intervals:
-        if not history.memory.latest(name) and not history.store.oldest(name):
+        if not history.memory.latest(name) and not (history.store and history.store.oldest(name)):
             continue  # a collector with no series here (sensors on a VM)
         probe = history.answer(Query(name, *kinds["1h_disk"]))
         wider = history.answer(Query(name, disk_start - 1, now - 2 * HOUR))
@@ -421,9 +432,7 @@ def time_queries(
                 notes.append(note)
         row: dict[str, Any] = {}
         for kind, (lo, hi) in kinds.items():
-            row[kind] = _time(
-                lambda n=name, lo=lo, hi=hi: history.answer(Query(n, lo, hi)), repeats
-            )
+            row[kind] = _time(partial(history.answer, Query(name, lo, hi)), repeats)
         results[name] = row
     history.close()
     return {"open": _summary(opens), "per_collector": results, "notes": notes}
@@ -431,7 +440,7 @@ def time_queries(
 
 def _time(fn: Callable[[], Any], repeats: int) -> dict[str, Any]:
     took = []
-    answer = None
+    answer: Any = None
     for _ in range(repeats):
         started = time.perf_counter()
         answer = fn()
@@ -508,7 +517,7 @@ def main() -> None:
         write = write_day(settings, intervals, events, start, span)
         write["real_seconds"] = round(time.perf_counter() - began, 1)
         write["io"] = {k: v - io.get(k, 0) for k, v in _io().items()}
-        sizes = measure_file(settings.path)
+        sizes = measure_file(Path(tmp) / "history.sqlite3")
         print("history: timing open() and queries", flush=True)
         queries = time_queries(settings, intervals, start + span, args.repeats)
 

@@ -18,7 +18,7 @@ from bench.common import (
 
 def ours(seconds: float, settle: float, mode: str) -> dict:
     with settled_dashboard(mode, settle) as server:
-        return {"name": f"dashboard ({mode})", **measure(server.proc.pid, seconds).as_dict()}
+        return {"name": f"dashboard ({mode})", **measure(server.pid, seconds).as_dict()}
 
 
 def glances(seconds: float, settle: float) -> dict | None:

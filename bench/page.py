@@ -25,7 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, CDPSession, Page, sync_playwright
+from playwright.sync_api import Browser, CDPSession, Page, ViewportSize, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import CostMeter, ServerProcess, children, make_server, save
@@ -41,7 +41,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 1600, "height": 1000}
+VIEWPORT: ViewportSize = {"width": 1600, "height": 1000}
 PLOTS = "[...document.querySelectorAll('.plot')]"
 ALL_LIVE = (
     f"{PLOTS}.length > 0 && {PLOTS}.every(gd => Array.isArray(gd.data)"
@@ -151,7 +151,7 @@ def measure_in(
     result["charts"] = page.evaluate(f"{PLOTS}.length")
     result["charts_in_viewport"] = page.evaluate(IN_VIEWPORT)
     time.sleep(SETTLE_SECONDS)
-    result["busy"] = busy_window(cdp, args.busy_seconds, server.proc.pid)
+    result["busy"] = busy_window(cdp, args.busy_seconds, server.pid)
     if result["busy"]["busy_percent"] > BUSY_TARGET and args.profile_seconds > 0:
         result["profile"] = profile_hotspots(page, cdp, args.profile_seconds)
     result["heap"] = heap_series(page, cdp, args.minutes, started)

@@ -33,7 +33,7 @@ NAMESPACES = ["/cpu", "/memory", "/load", "/disk", "/filesystem", "/network", "/
 
 def ours(seconds: float, settle: float, mode: str) -> dict:
     with settled_dashboard(mode, settle) as server:
-        idle = measure(server.proc.pid, seconds)
+        idle = measure(server.pid, seconds)
         return {"idle_cpu_percent": round(idle.cpu_percent, 3),
                 **watch_ours(server, seconds, mode)}  # fmt: skip
 
@@ -54,7 +54,7 @@ def watch_ours(server: ServerProcess, seconds: float, mode: str) -> dict:
         time.sleep(2)
         proxy.reset()
         delays.clear()
-        meter = CostMeter(server.proc.pid)
+        meter = CostMeter(server.pid)
         time.sleep(seconds)
         cost = meter.read()
         wire = (proxy.to_client + proxy.to_server) / cost.seconds

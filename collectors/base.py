@@ -8,14 +8,17 @@ with a timeout, so a collector may block (read files, call psutil, talk to a soc
 from __future__ import annotations
 
 import abc
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from collectors.messages import did_you_mean, type_name
+
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 SERIES_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$")
+# The most series one collector may declare or send in one sample (and a client ask for).
+MAX_SERIES = 2_000
 
 
 @dataclass(frozen=True)
@@ -76,14 +79,20 @@ class Collector(abc.ABC):
     def parse_filter(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
         """Validate and normalize a client's filter request; raise ``ValueError`` if bad.
 
-        Must be a pure function of ``request`` (it runs on the event loop).
+        A pure function of ``request`` that returns plain JSON (a dict). The dashboard calls
+        it in a native thread with a short timeout (2 s); anything else it does is counted as
+        the collector's fault. ``parse_filter({})`` is the filter of clients that send none.
         """
         raise ValueError(f"collector {self.name!r} takes no filter")
 
     def apply_filter(
-        self, flt: Mapping[str, Any], values: Mapping[str, Any], rows: list[dict] | None
-    ) -> tuple[Mapping[str, Any], list[dict] | None]:
-        """Cut one sample down to what a client's normalized filter asks for."""
+        self, flt: Mapping[str, Any], values: Mapping[str, Any], rows: list[dict[str, Any]] | None
+    ) -> tuple[Mapping[str, Any], list[dict[str, Any]] | None]:
+        """Cut one sample down to what a client's normalized filter asks for.
+
+        Called in the collector's worker thread, once per distinct filter per sample, with
+        copies it may change; a failure costs that filter's clients the sample.
+        """
         return values, rows
 
 
@@ -96,16 +105,11 @@ def merge_options(defaults: Mapping[str, Any], options: Mapping[str, Any]) -> di
         expected = type(defaults[key])
         if not _type_matches(value, expected):
             raise ValueError(
-                f"option {key!r} = {value!r}: expected {_type_name(expected)}, "
-                f"got {_type_name(type(value))}"
+                f"option {key!r} = {value!r}: expected {type_name(expected)}, "
+                f"got {type_name(type(value))}"
             )
         merged[key] = float(value) if expected is float else value
     return merged
-
-
-def did_you_mean(word: str, choices: Sequence[str] | Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _type_matches(value: Any, expected: type) -> bool:
@@ -114,17 +118,3 @@ def _type_matches(value: Any, expected: type) -> bool:
     if expected is float:
         return isinstance(value, (int, float))
     return isinstance(value, expected)
-
-
-_TYPE_NAMES = {
-    bool: "a boolean",
-    int: "an integer",
-    float: "a number",
-    str: "a string",
-    list: "a list",
-    dict: "a table",
-}
-
-
-def _type_name(tp: type) -> str:
-    return _TYPE_NAMES.get(tp, tp.__name__)

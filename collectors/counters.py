@@ -65,8 +65,8 @@ class CounterCollector(ProbeCollector):
         return parse_names_filter(self.name, self.filter_key, request)
 
     def apply_filter(
-        self, flt: Mapping[str, Any], values: Mapping[str, Any], rows: list[dict] | None
-    ) -> tuple[Mapping[str, Any], list[dict] | None]:
+        self, flt: Mapping[str, Any], values: Mapping[str, Any], rows: list[dict[str, Any]] | None
+    ) -> tuple[Mapping[str, Any], list[dict[str, Any]] | None]:
         return keep_devices(self.name, flt.get(self.filter_key, []), values), rows
 
     def _discover(self, counters: Mapping[str, Any]) -> dict[str, str]:

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from collectors.base import did_you_mean
+from collectors.messages import did_you_mean
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 # Keeps "<collector>.<key>[_N].<metric>" well inside SERIES_RE's 128 characters.
@@ -82,7 +82,7 @@ def parse_names_filter(collector: str, key: str, request: Any) -> dict[str, list
     return {key: sorted(set(names))}
 
 
-def keep_devices(collector: str, names: Iterable[str], values: Mapping[str, Any]) -> dict:
+def keep_devices(collector: str, names: Iterable[str], values: Mapping[str, Any]) -> dict[str, Any]:
     """Only the series ``<collector>.<key>.*`` of the named devices; no names keeps all.
 
     Names may be real device names or the keys seen in series names: both sanitize alike.

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from collectors.base import Sample, Series, did_you_mean
+from collectors.base import Sample, Series
 from collectors.devices import has_control_chars
+from collectors.messages import did_you_mean
 from collectors.probe import Probe, ProbeCollector
 from collectors.rates import Rates
 
@@ -70,8 +71,8 @@ class ProcessesCollector(ProbeCollector):
         return parse_filter(request)
 
     def apply_filter(
-        self, flt: Mapping[str, Any], values: Mapping[str, Any], rows: list[dict] | None
-    ) -> tuple[Mapping[str, Any], list[dict] | None]:
+        self, flt: Mapping[str, Any], values: Mapping[str, Any], rows: list[dict[str, Any]] | None
+    ) -> tuple[Mapping[str, Any], list[dict[str, Any]] | None]:
         return values, apply_filter(flt, rows or [])
 
 
@@ -102,7 +103,7 @@ def parse_filter(request: Any) -> dict[str, Any]:
     return {"match": match, "sort": sort, "limit": limit}
 
 
-def apply_filter(flt: Mapping[str, Any], rows: list[dict]) -> list[dict]:
+def apply_filter(flt: Mapping[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows matching ``match`` (a plain substring of name, user or pid), sorted, cut."""
     needle = flt["match"].casefold()
     matching = [
@@ -113,7 +114,7 @@ def apply_filter(flt: Mapping[str, Any], rows: list[dict]) -> list[dict]:
     return sorted(matching, key=sort_key(flt["sort"]))[: flt["limit"]]
 
 
-def sort_key(sort: str) -> Callable[[dict], Any]:
+def sort_key(sort: str) -> Callable[[dict[str, Any]], Any]:
     """cpu and memory: highest first, unknown (None) last; pid ascending; name A to Z."""
     if sort == "pid":
         return lambda row: row["pid"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from collectors.base import Series
@@ -13,7 +13,7 @@ from collectors.probe import Probe, ProbeCollector
 Reading = tuple[Series, Any]
 
 
-def readings(temperatures: Mapping[str, list[Mapping[str, Any]]]) -> list[Reading]:
+def readings(temperatures: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Reading]:
     """One (series, current value) per sensor; an unlabelled sensor is named by its index."""
     found = [
         (chip, entry.get("label") or str(index), entry.get("current"))

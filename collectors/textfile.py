@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from collectors.base import SERIES_RE, Collector, Series
+from collectors.base import MAX_SERIES, SERIES_RE, Collector, Series
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,6 @@ OWN_SERIES = (
     Series(f"{PREFIX}.files_bad", "files", "files with a problem (see the log)"),
     Series(f"{PREFIX}.scrape_error", "error", "1 if any file or the folder had a problem"),
 )
-MAX_SERIES = 2_000  # what the dashboard accepts from one collector (dashboard/samples.py)
 MAX_FILES = 10_000
 MAX_BYTES = 64 * 1024 * 1024
 MAX_LABEL = 200

@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _service_parser(commands: argparse._SubParsersAction) -> None:
+def _service_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``dashboard service print | install`` (dashboard/service.py)."""
     service = commands.add_parser("service", help="print or install the systemd unit")
     actions = service.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -116,7 +116,7 @@ def _patch(async_mode: str) -> None:
 
 
 def _offline(command: str, settings: Settings) -> int:
-    from dashboard.history.store import inspect_history
+    from dashboard.history.inspect import inspect_history
     from dashboard.pipeline.registry import load_registry
     from dashboard.web import assets
     from dashboard.workers import NativeWorkers
@@ -129,10 +129,13 @@ def _offline(command: str, settings: Settings) -> int:
     loaded = registry.loaded
     if command == "check":
         enabled = sum(item.enabled for item in loaded)
-        print(f"{settings.source}: ok ({enabled} of {len(loaded)} collectors enabled)")
+        total = len(loaded) + len(registry.skipped)
+        print(f"{settings.source}: ok ({enabled} of {total} collectors enabled)")
         for item in loaded:
             if item.origin != "built-in":
                 print(f"plugin {item.collector.name!r} loaded from {item.origin}")
+        for skipped in registry.skipped:
+            print(f"plugin {skipped.name!r} is disabled, not imported ({skipped.origin})")
         history = inspect_history(settings.history.path)
         print(f"history: {history}")
     else:
@@ -140,9 +143,10 @@ def _offline(command: str, settings: Settings) -> int:
             state = "enabled" if item.enabled else "disabled"
             where = "" if item.origin == "built-in" else f"  (plugin: {item.origin})"
             print(f"{item.collector.name}  every {item.interval:g} s  {state}{where}")
-            if item.enabled or item.origin == "built-in":
-                for series in item.collector.describe():
-                    print(f"    {series.name}  [{series.unit}]  {series.label}")
+            for series in item.series:
+                print(f"    {series.name}  [{series.unit}]  {series.label}")
+        for skipped in registry.skipped:
+            print(f"{skipped.name}  disabled, not imported  (plugin: {skipped.origin})")
     for error in registry.errors:
         print(f"dashboard: {error} — the plugin is disabled", file=sys.stderr)
     if command == "check" and registry.errors:

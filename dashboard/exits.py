@@ -5,17 +5,21 @@ from __future__ import annotations
 import sys
 
 from dashboard.settings import SettingsError
-from dashboard.web.assets import MissingAsset
 
 EX_OK = 0
 EX_SOFTWARE = 1
 EX_USAGE = 2
 EX_CONFIG = 78  # sysexits.h EX_CONFIG; systemd's RestartPreventExitStatus keys on it
 
-KNOWN = (SettingsError, MissingAsset)
+
+class InstallProblem(RuntimeError):
+    """Something the dashboard needs is not installed; the message says how to fix it."""
 
 
-def report(problem: SettingsError | MissingAsset) -> int:
+KNOWN = (SettingsError, InstallProblem)
+
+
+def report(problem: SettingsError | InstallProblem) -> int:
     """Print a known start-up problem as one line on stderr; return its exit code."""
     if isinstance(problem, SettingsError):
         print(f"dashboard: configuration error: {problem}", file=sys.stderr)

@@ -2,12 +2,12 @@
 
 Nothing below this module reads raw TOML. Every problem is a ``SettingsError`` whose message
 names the file, the table and key, the bad value and what was expected. This module imports
-only the standard library, so the command line can load settings before monkey-patching.
+only the standard library (and ``collectors.messages``, which does too), so the command line
+can load settings before monkey-patching.
 """
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import math
 import re
@@ -15,9 +15,12 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
-ASYNC_MODES = ("eventlet", "gevent", "threading")
+from collectors.messages import did_you_mean, kind, quoted, type_name
+
+AsyncMode = Literal["eventlet", "gevent", "threading"]
+ASYNC_MODES: tuple[AsyncMode, ...] = ("eventlet", "gevent", "threading")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MAX_INTERVAL = 86_400.0
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -32,7 +35,7 @@ class SettingsError(ValueError):
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 5000
-    async_mode: str = "eventlet"
+    async_mode: AsyncMode = "eventlet"
     allowed_origins: tuple[str, ...] = ()
     max_message_bytes: int = 65_536
     log_level: str = "info"
@@ -189,7 +192,7 @@ class _Table:
 
     def __init__(self, source: str, name: str, raw: Any) -> None:
         if not isinstance(raw, Mapping):
-            raise SettingsError(f"{source} [{name}]: expected a table, got {_kind(raw)}")
+            raise SettingsError(f"{source} [{name}]: expected a table, got {kind(raw, 'toml')}")
         self.source, self.name, self.raw = source, name, raw
 
     def where(self, key: str) -> str:
@@ -197,13 +200,12 @@ class _Table:
         return place.rstrip()
 
     def error(self, key: str, value: Any, expected: str) -> SettingsError:
-        return SettingsError(f"{self.where(key)} = {_show(value)}: expected {expected}")
+        return SettingsError(f"{self.where(key)} = {quoted(value, 60)}: expected {expected}")
 
     def check_keys(self, known: set[str]) -> None:
         for key in self.raw:
             if key not in known:
-                close = difflib.get_close_matches(key, sorted(known), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(key, sorted(known))
                 known_list = ", ".join(sorted(known))
                 raise SettingsError(f"{self.where(key)}: unknown key{hint} (known: {known_list})")
 
@@ -211,24 +213,16 @@ class _Table:
         name = f"{self.name}.{key}" if self.name else key
         return _Table(self.source, name, self.raw.get(key, {}))
 
-    def get(self, key: str, kind: type, default: Any) -> Any:
+    def get(self, key: str, expected: type, default: Any) -> Any:
         if key not in self.raw:
             return default
         value = self.raw[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
-            raise self.error(key, value, _KIND_NAMES[kind])
+        if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
+            wanted = "true or false" if expected is bool else type_name(expected)
+            raise self.error(key, value, wanted)
         return value
-
-
-_KIND_NAMES = {
-    str: "a string",
-    int: "an integer",
-    float: "a number",
-    bool: "true or false",
-    list: "a list",
-}
 
 
 def _server(t: _Table) -> ServerSettings:
@@ -251,7 +245,7 @@ def _server(t: _Table) -> ServerSettings:
     return ServerSettings(
         host=_valid_host(t, "host", t.get("host", str, d.host)),
         port=port,
-        async_mode=mode,
+        async_mode=cast(AsyncMode, mode),
         allowed_origins=_origins(t),
         max_message_bytes=size,
         log_level=level,
@@ -366,24 +360,16 @@ def _queue(t: _Table) -> QueueSettings:
     url = t.get("url", str, "")
     if url and not re.match(r"^rediss?://", url):
         raise t.error("url", _redact(url), 'a redis:// or rediss:// URL, or "" for none')
+    if url:
+        # Scale-out over Redis is not built yet: a set url must not pretend to be working.
+        raise t.error(
+            "url",
+            _redact(url),
+            '"": scale-out over Redis is not in this version yet; '
+            "run one dashboard per host and leave url empty",
+        )
     return QueueSettings(url=url)
 
 
 def _redact(url: str) -> str:
     return re.sub(r"//[^@/]*@", "//***@", url)
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _kind(value: Any) -> str:
-    return {
-        dict: "a table",
-        list: "a list",
-        str: "a string",
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-    }.get(type(value), type(value).__name__)

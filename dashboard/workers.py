@@ -9,11 +9,12 @@ its thread until it returns by itself; callers make sure not to pile new calls o
 from __future__ import annotations
 
 import _thread
+import importlib
 import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -39,7 +40,8 @@ def _call_eventlet(fn: Callable[[], T], timeout: float) -> T:
     from eventlet import tpool
 
     with eventlet.Timeout(timeout, TimeoutError(f"timed out after {timeout:g} s")):
-        return tpool.execute(fn)
+        result: T = tpool.execute(fn)
+        return result
 
 
 def _call_gevent(fn: Callable[[], T], timeout: float) -> T:
@@ -49,7 +51,8 @@ def _call_gevent(fn: Callable[[], T], timeout: float) -> T:
     if pool.maxsize < 64:
         pool.maxsize = 64  # one thread per collector, with room for calls still hung
     try:
-        return pool.spawn(fn).get(timeout=timeout)
+        # get() is typed to allow None (a killed greenlet); ours returns fn's value or raises.
+        return cast(T, pool.spawn(fn).get(timeout=timeout))
     except gevent.Timeout:
         raise TimeoutError(f"timed out after {timeout:g} s") from None
 
@@ -75,16 +78,25 @@ def native_lock() -> _thread.LockType:
     """A real OS lock, even after eventlet or gevent patched ``threading``.
 
     State shared between the event loop and native worker threads (history, the SQLite
-    connection) needs one: a green lock must not be taken from a native thread.
+    connection, the hub's rooms) needs one: a green lock must not be taken from a native
+    thread.
     """
+    lock: _thread.LockType = native("_thread", "allocate_lock")()
+    return lock
+
+
+_EVENTLET_NAMES = {"_thread": "thread"}  # eventlet's names for what it patches
+
+
+def native(module: str, name: str) -> Any:
+    """``module.name`` as it was before eventlet or gevent monkey-patched it."""
     if "eventlet" in sys.modules:
         from eventlet import patcher
 
-        if patcher.is_monkey_patched("thread"):
-            return patcher.original("_thread").allocate_lock()
+        if patcher.is_monkey_patched(_EVENTLET_NAMES.get(module, module)):
+            return getattr(patcher.original(module), name)
     if "gevent" in sys.modules:
         from gevent import monkey
 
-        if monkey.is_module_patched("threading"):
-            return monkey.get_original("_thread", "allocate_lock")()
-    return _thread.allocate_lock()
+        return monkey.get_original(module, name)
+    return getattr(importlib.import_module(module), name)

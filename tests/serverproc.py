@@ -34,6 +34,12 @@ class ServerProcess:
     proc: subprocess.Popen | None = None
 
     @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise RuntimeError("the server has not been started")
+        return self.proc.pid
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 

@@ -10,10 +10,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Page, WebSocketRoute
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +45,7 @@ LAST_X = """Math.max(...document.getElementById("chart-cpu-pct").data
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[sync_api.Browser]:
+def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         reason = f"{CHROMIUM} is missing: install Debian's chromium package for browser tests"
         if os.environ.get("CI") == "true":
@@ -58,7 +61,7 @@ def browser() -> Iterator[sync_api.Browser]:
 class Watched:
     """A page plus everything it logged as an error and every URL it asked for."""
 
-    page: sync_api.Page
+    page: Page
     errors: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
 
@@ -68,13 +71,13 @@ class Watched:
 
 
 @pytest.fixture
-def watched(browser: sync_api.Browser) -> Iterator[Watched]:
+def watched(browser: Browser) -> Iterator[Watched]:
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     seen = Watched(page)
 
-    def on_console(msg: sync_api.ConsoleMessage) -> None:
+    def on_console(msg: ConsoleMessage) -> None:
         if msg.type == "error":
             seen.errors.append(f"console: {msg.text} ({msg.location.get('url', '')})")
 
@@ -86,7 +89,7 @@ def watched(browser: sync_api.Browser) -> Iterator[Watched]:
     context.close()
 
 
-def open_dashboard(watched: Watched, url: str) -> sync_api.Page:
+def open_dashboard(watched: Watched, url: str) -> Page:
     page = watched.page
     page.goto(url + "/")
     page.wait_for_selector('#connection[data-state="connected"]')
@@ -217,7 +220,7 @@ CPU_IN_ORDER = """() => document.getElementById("chart-cpu-pct").data.every((t) 
 WINDOWS = {"5m": 300, "1h": 3_600, "24h": 86_400, "7d": 604_800}
 
 
-def wait_for_window(page: sync_api.Page, key: str) -> None:
+def wait_for_window(page: Page, key: str) -> None:
     """The picker shows ``key`` and the CPU chart spans that window (within 1 %)."""
     seconds = WINDOWS[key]
     page.wait_for_selector(f'#window button[data-window="{key}"][aria-pressed="true"]')
@@ -287,7 +290,7 @@ def test_time_window_from_the_url_wins_and_quick_changes_end_on_the_last(server_
     watched.assert_no_errors()
 
 
-def wait_until(page: sync_api.Page, done: Callable[[], bool], what: str) -> None:
+def wait_until(page: Page, done: Callable[[], bool], what: str) -> None:
     """Poll a Python-side condition (fed by page events) for up to WAIT_MS."""
     deadline = time.monotonic() + WAIT_MS / 1000
     while not done() and time.monotonic() < deadline:
@@ -299,12 +302,12 @@ def test_a_late_ack_for_an_older_window_is_ignored(server_factory, watched):
     """The /cpu ack for 24 h is held back until after the 5 min one: it must change nothing."""
     server = server_factory(settings="", async_mode="threading")
     page = watched.page
-    held: list[tuple[sync_api.WebSocketRoute, str]] = []
+    held: list[tuple[WebSocketRoute, str]] = []
     slow_ids: set[int] = set()
     passed_ids: list[int] = []  # /cpu acks let through
     samples: list[str] = []  # /cpu samples seen on the websocket (polling comes first)
 
-    def route(ws: sync_api.WebSocketRoute) -> None:
+    def route(ws: WebSocketRoute) -> None:
         upstream = ws.connect_to_server()
 
         def from_page(message: str | bytes) -> None:

@@ -129,7 +129,7 @@ def test_bad_list_options_are_rejected(
 @pytest.mark.parametrize(
     "cls", [CpuCollector, MemoryCollector, LoadCollector, FilesystemCollector, SensorsCollector]
 )
-def test_collectors_without_filters_refuse_one(cls: type[Collector]) -> None:
+def test_collectors_without_filters_refuse_one(cls: type[ProbeCollector]) -> None:
     with pytest.raises(ValueError, match="takes no filter"):
         cls(FakeProbe({})).parse_filter({})
 
@@ -296,7 +296,7 @@ def test_disk_counter_reset_gives_no_rate() -> None:
     assert disk.collect() == {"disk.sda.write_bytes_per_s": 10.0, "disk.sda.write_iops": 1.0}
 
 
-BAD_NAME_LISTS = [
+BAD_NAME_LISTS: list[tuple[Any, str]] = [
     ("not a dict", "expected an object"),
     (["sda"], "expected an object"),
     (None, "expected an object"),
@@ -316,7 +316,7 @@ BAD_NAME_LISTS = [
 @pytest.mark.parametrize(("cls", "key", "typo"), [
     (DiskCollector, "devices", "device"), (NetworkCollector, "interfaces", "interface"),
 ])  # fmt: skip
-def test_device_filter_parsing(cls: type[Collector], key: str, typo: str) -> None:
+def test_device_filter_parsing(cls: type[ProbeCollector], key: str, typo: str) -> None:
     collector = cls(FakeProbe({}))
     assert collector.parse_filter({}) == {key: []}
     assert collector.parse_filter({key: ["b", "a", "b"]}) == {key: ["a", "b"]}
@@ -489,7 +489,7 @@ def test_sensors_appear_and_vanish_with_the_hardware() -> None:
 # --- processes ----------------------------------------------------------------------------
 
 
-def by_pid(sample: Sample) -> dict[int, dict]:
+def by_pid(sample: Sample) -> dict[int, Mapping[str, Any]]:
     assert sample.rows is not None
     return {row["pid"]: row for row in sample.rows}
 
@@ -657,7 +657,7 @@ def test_builtin_replays_this_machine(cls: type[Collector]) -> None:
 
 
 @pytest.mark.parametrize("cls", PROBED, ids=lambda cls: cls.name)
-def test_builtin_on_the_real_machine(cls: type[Collector]) -> None:
+def test_builtin_on_the_real_machine(cls: type[ProbeCollector]) -> None:
     collector = cls(SystemProbe())
     collector.setup({})
     for _ in range(2):

@@ -74,7 +74,7 @@ def test_csv_beyond_retention_carries_min_and_max(app):
         ("seconds=-1", "expected a number above 0"),
         ("seconds=nan", "expected a number above 0"),
         ("series=toy.zzz", "series: unknown series 'toy.zzz'"),
-        ("series=", "series: unknown series (none)"),
+        ("series=", "series: expected a non-empty list of series names"),
         ("format=xml", "format='xml': expected one of json, csv"),
         ("sconds=5", "unknown parameter 'sconds'"),
         ("series=" + ",".join(["toy.a"] * 2001), "series: 2001 names; at most 2000"),

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.history.store import RAW, ROLLUP, inspect_history
-from dashboard.history.tiers import Answer, History, MemoryHistory, Query
+from dashboard.history.inspect import inspect_history
+from dashboard.history.store import RAW, ROLLUP
+from dashboard.history.tiers import Answer, History, Query
+from dashboard.history.window import MemoryHistory
 from dashboard.settings import HistorySettings
 from tests.clock import T0, Clock
 

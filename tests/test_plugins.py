@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -191,6 +192,33 @@ def test_a_disabled_plugin_is_not_set_up(tmp_path):
     assert result.errors == [] and result.loaded[-1].enabled is False
 
 
+def test_a_plugin_switched_off_is_not_even_imported(tmp_path):
+    """``enabled = false`` must work for a plugin whose import hangs or crashes."""
+    marker = tmp_path / "imported"
+    folder = tmp_path / "p"
+    plugin(folder, "hangs", f"open({str(marker)!r}, 'w').close()\nimport time\ntime.sleep(30)\n")
+    plugin(folder, "crashes", "import sys\nsys.exit(3)\n")
+    (folder / "pkg").mkdir()
+    (folder / "pkg" / "__init__.py").write_text("raise RuntimeError('broken package')\n")
+    plugin(folder, "answer", GOOD)
+    eps = [EntryPoint("epoff", "no_such_module_anywhere:Thing", GROUP)]
+    off = {"enabled": False}
+    tables = {"collectors": {n: off for n in ("hangs", "crashes", "pkg", "epoff")}}
+    started = time.monotonic()
+    result = load(folder, tables, eps=eps)
+    assert time.monotonic() - started < plugins.IMPORT_TIMEOUT  # no import was waited for
+    assert result.errors == [] and not marker.exists()
+    assert [s.name for s in result.skipped] == ["epoff", "crashes", "hangs", "pkg"]
+    assert result.skipped[1].origin == f"file {folder / 'crashes.py'}"
+    assert result.loaded[-1].collector.name == "answer"
+    config = tmp_path / "settings.toml"
+    config.write_text('[plugins]\npaths = ["p"]\n[collectors.hangs]\nenabled = false\n')
+    listing = run_cli("collectors", config=config)
+    assert listing.returncode == 0, listing.stderr
+    assert f"hangs  disabled, not imported  (plugin: file {folder / 'hangs.py'})" in listing.stdout
+    assert not marker.exists()
+
+
 def run_cli(*args: str, config: Path) -> subprocess.CompletedProcess:
     argv = [sys.executable, "-m", "dashboard", *args, "--config", str(config)]
     return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -275,6 +303,137 @@ def test_faulty_plugins_never_slow_the_other_namespaces(server_factory, tmp_path
     assert server.stop() == 0 and time.monotonic() - started < 12
     log = server.output()
     assert log.count("RuntimeError: always") >= 1 and log.count("Traceback") <= 2
+
+
+FILTER_FAULTS = """
+import ctypes
+
+from collectors import Collector, Sample, Series
+
+
+def c_sleep(seconds):
+    ctypes.CDLL(None).sleep(seconds)  # blocks in C, the GIL released: only a thread can wait
+
+
+class Base(Collector):
+    interval = 1.0
+    parse = "ok"
+    apply = "ok"
+
+    def describe(self):
+        return [Series(f"{self.name}.v", "n")]
+
+    def collect(self):
+        return Sample(values={f"{self.name}.v": 1.0}, rows=[{"pid": 1}])
+
+    def parse_filter(self, request):
+        if self.parse == "sleep" and request:
+            c_sleep(5)
+        if self.parse == "raise" and request:
+            raise RuntimeError("parse bug")
+        if self.parse == "garbage" and request:
+            return {"when": object()}
+        return {"any": bool(request)}
+
+    def apply_filter(self, flt, values, rows):
+        if self.apply == "sleep":
+            c_sleep(5)
+        if self.apply == "raise":
+            raise RuntimeError("apply bug")
+        if self.apply == "garbage":
+            return {"v": float("nan")}, rows
+        return values, rows
+
+
+class SlowParse(Base):
+    name, parse = "slowparse", "sleep"
+
+
+class RaiseParse(Base):
+    name, parse = "raiseparse", "raise"
+
+
+class JunkParse(Base):
+    name, parse = "junkparse", "garbage"
+
+
+class SlowApply(Base):
+    name, apply = "slowapply", "sleep"
+
+
+class RaiseApply(Base):
+    name, apply = "raiseapply", "raise"
+
+
+class JunkApply(Base):
+    name, apply = "junkapply", "garbage"
+"""
+
+
+def lag_of(server) -> dict[str, float]:
+    """The server's own event-loop stall gauges, from /metrics."""
+    with urllib.request.urlopen(server.url + "/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    return {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("dashboard_event_loop_lag")
+    }
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_filters_that_sleep_in_c_raise_or_return_garbage_never_block_the_loop(
+    server_factory, tmp_path, mode
+):
+    folder = tmp_path / "plugins"
+    plugin(folder, "filters", FILTER_FAULTS)
+    server = server_factory(f'[plugins]\npaths = ["{folder}"]\n', async_mode=mode)
+    names = ["slowparse", "raiseparse", "junkparse", "slowapply", "raiseapply", "junkapply"]
+    sio = socketio.Client(reconnection=False)
+    arrivals: list[float] = []
+    got: dict[str, list[dict]] = {name: [] for name in names}
+    sio.on("sample", lambda s: arrivals.append(time.monotonic()), namespace="/cpu")
+    for name in names:
+        sio.on("sample", got[name].append, namespace=f"/{name}")
+    sio.connect(
+        server.url, namespaces=["/cpu"] + [f"/{n}" for n in names], transports=["websocket"]
+    )
+    try:
+        assert sio.call("subscribe", {}, namespace="/cpu", timeout=5)["ok"]
+        replies = {}
+        for name in names:
+            replies[name] = sio.call("filter", {"pick": 1}, namespace=f"/{name}", timeout=5)
+            assert sio.call("subscribe", {}, namespace=f"/{name}", timeout=5)["ok"]
+        # The slow check still runs (for ~5 s): a second one is refused at once.
+        started = time.monotonic()
+        again = sio.call("filter", {"pick": 2}, namespace="/slowparse", timeout=5)
+        assert time.monotonic() - started < 1.0
+        time.sleep(8)
+        health = server.get_json("/healthz")["collectors"]  # while the rooms still exist
+    finally:
+        sio.disconnect()
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    lag = lag_of(server)
+    print(f"/cpu: {len(arrivals)} samples, largest gap {max(gaps):.3f} s; loop: {lag}")
+    assert len(arrivals) >= 6 and max(gaps) < 1.5, gaps
+    assert lag["dashboard_event_loop_lag_max_seconds"] < 1.0  # a 5 s sleep on it would show
+    prefix = "collector '{}' failed to check the filter: "
+    assert replies["slowparse"]["error"] == prefix.format("slowparse") + (
+        "parse_filter() took longer than 2 s"
+    )
+    assert replies["raiseparse"]["error"] == prefix.format("raiseparse") + (
+        "RuntimeError: parse bug"
+    )
+    assert replies["junkparse"]["error"].startswith(prefix.format("junkparse") + "bad output:")
+    assert again["error"] == "collector 'slowparse' is still checking an earlier filter (hung?)"
+    assert all(replies[n]["ok"] for n in ("slowapply", "raiseapply", "junkapply"))
+    assert got["slowapply"] == got["raiseapply"] == got["junkapply"] == []  # skipped samples
+    assert got["raiseparse"] and got["junkparse"]  # the default filter still serves them
+    assert health["slowapply"]["state"] in ("timeout", "hung")
+    assert "apply_filter() raised RuntimeError: apply bug" in health["raiseapply"]["last_error"]
+    assert "not JSON" in health["junkapply"]["last_error"]
+    assert health["raiseparse"]["failures"] >= 1 and health["slowparse"]["failures"] >= 1
+    assert server.stop() == 0
 
 
 EXAMPLE = ROOT / "examples" / "dashboard-example-plugin"

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from collectors import Sample, Series
+from dashboard.pipeline.payloads import Prepared
 from dashboard.pipeline.runner import CollectorRunner
 from dashboard.workers import NativeWorkers
 from tests.clock import Clock
@@ -26,14 +27,26 @@ def mono():
     return Clock(100.0)
 
 
+class Outlet:
+    """Records what the runner publishes as (name, reading, changed series)."""
+
+    def __init__(self, published: list) -> None:
+        self.published = published
+
+    def prepare(self, name, reading, series):
+        return Prepared(reading, series, {}, [])
+
+    def publish(self, name, prepared):
+        self.published.append((name, prepared.reading, prepared.series))
+
+
 @pytest.fixture
 def make(published, mono):
     def factory(timeout: float = 1.0) -> CollectorRunner:
-        def publish(name, reading, series):
-            published.append((name, reading, series))
-
-        return CollectorRunner(Toy(), 1.0, timeout, NativeWorkers("threading"), publish,
-                               clock=lambda: 1_800_000_000.0, monotonic=mono)  # fmt: skip
+        toy = Toy()
+        return CollectorRunner(toy, 1.0, timeout, NativeWorkers("threading"), Outlet(published),
+                               series=toy.describe(), clock=lambda: 1_800_000_000.0,
+                               monotonic=mono)  # fmt: skip
 
     return factory
 
@@ -117,10 +130,10 @@ GARBAGE = [
     ({"toy.a": math.nan}, "series 'toy.a' = nan: expected a finite number (None for no value)"),
     ({"toy.a": -math.inf}, "series 'toy.a' = -inf: expected a finite number"),
     ({f"toy.{i}": 1.0 for i in range(3000)}, "3000 series in one sample; at most 2000"),
-    (Sample(values={}, rows="rows"), "rows is a str; expected a list of dicts"),
+    (Sample(values={}, rows="rows"), "rows is a str; expected a list of dicts"),  # type: ignore[arg-type]
     (Sample(values={}, rows=[{"x": object()}]), "row field 'x' = <object"),
     (Sample(values={}, rows=[{}] * 6000), "6000 rows in one sample"),
-    (Sample(values={}, ts="now"), "Sample.ts = 'now'"),
+    (Sample(values={}, ts="now"), "Sample.ts = 'now'"),  # type: ignore[arg-type]
     (Sample(values={}, ts=0.0), "expected unix seconds within a day of now"),
 ]
 

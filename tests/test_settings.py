@@ -97,6 +97,12 @@ ERRORS = [
     ({"plugins": {"paths": [1]}}, "[plugins] paths = 1: expected a list of folder paths"),
     ({"queue": {"url": "http://x"}}, "[queue] url = 'http://x': expected a redis:// or"),
     ({"queue": {"url": "ftp://user:pw@host"}}, "url = 'ftp://***@host'"),
+    # Documented as the way to scale out but not built yet: refused rather than ignored.
+    (
+        {"queue": {"url": "redis://:secret@127.0.0.1:6379/0"}},
+        "[queue] url = 'redis://***@127.0.0.1:6379/0': expected \"\": scale-out over Redis "
+        "is not in this version yet",
+    ),
 ]
 
 

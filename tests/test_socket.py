@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from collectors import Sample, Series
 from collectors.builtin import BUILTIN
 from dashboard import create_app
 from tests.toy import Rows, Toy
@@ -323,3 +324,111 @@ def test_a_history_query_that_times_out_answers_from_memory(stored, clock, monke
     # Only what the memory ring holds (3,600 readings here, 10 s apart), not the file's day.
     assert reply["history"]["ts"][0] >= clock.now - 3960 * 10
     assert reply["history"]["ts"][-1] == clock.now
+
+
+def test_a_collector_stopped_by_a_reload_is_named_not_an_internal_error(runtime, connect, caplog):
+    from dashboard.pipeline.registry import load_registry
+    from dashboard.service.reload import apply
+    from dashboard.settings import parse_settings
+
+    client = connect()
+    assert ack(client, "subscribe")["ok"]
+    off = parse_settings({**SETTINGS, "collectors": {"toy": {"enabled": False}}})
+    registry = load_registry(off, runtime.workers.call, classes=(Toy, Rows), eps=())
+    assert apply(runtime, off, registry, lambda name: None) == ["toy stopped"]
+    expected = {"ok": False, "error": "collector 'toy' is not running (disabled in settings)"}
+    assert ack(client, "subscribe") == expected
+    assert ack(client, "filter", {"match": "x"}) == expected
+    assert client.is_connected("/toy")
+    assert not [r for r in caplog.records if r.exc_info]  # refused, not a traceback
+
+
+class Faulty(Rows):
+    """A tabular collector whose filter code misbehaves as ``mode`` says."""
+
+    name = "faulty"
+    mode = "ok"
+
+    def describe(self):
+        return [Series("faulty.count", "procs", "Rows")]
+
+    def collect(self):
+        return Sample(values={"faulty.count": 3}, rows=[dict(r) for r in self.ROWS])
+
+    def parse_filter(self, request):
+        if self.mode == "parse-raises":
+            raise RuntimeError("parse bug")
+        if self.mode == "parse-garbage":
+            return ["not", "a", "dict"]
+        if self.mode == "parse-nan":
+            return {"match": math.nan}
+        return super().parse_filter(request)
+
+    def apply_filter(self, flt, values, rows):
+        if self.mode == "apply-raises":
+            raise RuntimeError("apply bug")
+        if self.mode == "apply-garbage":
+            return "garbage"
+        if self.mode == "apply-nan":
+            return {"faulty.count": math.nan}, rows
+        return super().apply_filter(flt, values, rows)
+
+
+@pytest.fixture
+def faulty(clock):
+    app = create_app(SETTINGS, collectors=(Toy, Faulty), clock=clock)
+    yield app, app.extensions["dashboard"]
+    Faulty.mode = "ok"
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [
+        ("parse-raises", "RuntimeError: parse bug"),
+        ("parse-garbage", "bad output: parse_filter() returned a list; expected a dict"),
+        ("parse-nan", "bad output: Out of range float values are not JSON compliant"),
+    ],
+)
+def test_a_filter_check_that_fails_is_the_collectors_fault_not_the_clients(faulty, mode, error):
+    app, runtime = faulty
+    client = app.extensions["socketio"].test_client(app, namespace="/faulty")
+    Faulty.mode = mode
+    reply = ack(client, "filter", {"match": "a"}, "/faulty")
+    assert reply == {
+        "ok": False,
+        "error": f"collector 'faulty' failed to check the filter: {error}",
+    }
+    health = runtime.runners["faulty"].health
+    assert health.failures == 1 and health.state == "failing" and error in health.last_error
+    Faulty.mode = "ok"
+    assert ack(client, "filter", {"match": "a"}, "/faulty")["ok"]  # nothing left stuck
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [
+        ("apply-raises", "apply_filter() raised RuntimeError: apply bug"),
+        ("apply-garbage", "apply_filter() returned a str; expected (values, rows)"),
+        ("apply-nan", "apply_filter() returned values that are not JSON"),
+    ],
+)
+def test_a_filter_that_fails_costs_its_room_one_sample_and_nobody_else(faulty, clock, mode, error):
+    app, runtime = faulty
+    socketio = app.extensions["socketio"]
+    filtered = socketio.test_client(app, namespace="/faulty")
+    plain = socketio.test_client(app, namespace="/faulty")  # the default filter
+    toy = socketio.test_client(app, namespace="/toy")
+    assert ack(filtered, "filter", {"match": "alp"}, "/faulty")["ok"]
+    for client, namespace in ((filtered, "/faulty"), (plain, "/faulty"), (toy, "/toy")):
+        assert ack(client, "subscribe", None, namespace)["ok"]
+    Faulty.mode = mode
+    tick(runtime, clock, "faulty")
+    tick(runtime, clock, "toy")
+    assert samples(filtered, "/faulty") == samples(plain, "/faulty") == []  # both rooms filter
+    assert len(samples(toy, "/toy")) == 1
+    health = runtime.runners["faulty"].health
+    assert health.state == "failing" and error in health.last_error
+    Faulty.mode = "ok"
+    tick(runtime, clock, "faulty")  # no backoff: the next run serves everyone again
+    assert [r["name"] for r in samples(filtered, "/faulty")[0]["rows"]] == ["alpha", "alpine"]
+    assert runtime.runners["faulty"].health.state == "ok"

@@ -44,7 +44,8 @@ class Stuck(Collector):
 
 
 class Blocker(Collector):
-    """Its filter (which runs on the event loop) blocks in C: a stalled loop, on demand."""
+    """Its filter holds the GIL in C (ctypes.PyDLL, unlike CDLL, does not release it), so
+    every thread stops, the event loop too: a stalled loop, on demand."""
 
     name = "blocker"
     interval = 1.0
@@ -56,7 +57,7 @@ class Blocker(Collector):
         return {"blocker.v": 1.0}
 
     def parse_filter(self, request):
-        ctypes.CDLL(None).sleep(int(request.get("seconds", 0)))
+        ctypes.PyDLL(None).sleep(int(request.get("seconds", 0)))
         return {}
 '''
 
@@ -252,9 +253,13 @@ def test_sighup_applies_intervals_collectors_and_plugins_and_names_the_rest(
     sio = socketio.Client(reconnection=False)
     got: list[dict] = []
     sio.on("sample", got.append, namespace="/late")
-    sio.connect(server.url, namespaces=["/late"], transports=["websocket"])
+    sio.connect(server.url, namespaces=["/late", "/sensors"], transports=["websocket"])
     try:
         assert sio.call("subscribe", {}, namespace="/late", timeout=5)["ok"]
+        assert sio.call("subscribe", {}, namespace="/sensors", timeout=5) == {
+            "ok": False,
+            "error": "collector 'sensors' is not running (disabled in settings)",
+        }
         deadline = time.monotonic() + 5
         while not got and time.monotonic() < deadline:
             time.sleep(0.1)

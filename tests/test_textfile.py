@@ -17,8 +17,8 @@ import pytest
 import socketio
 
 from collectors import textfile
-from collectors.base import SERIES_RE
-from collectors.textfile import MAX_SERIES, TextfileCollector
+from collectors.base import MAX_SERIES, SERIES_RE
+from collectors.textfile import TextfileCollector
 from dashboard.pipeline.registry import load_collectors
 from dashboard.pipeline.validate import validate
 from dashboard.settings import SettingsError, parse_settings

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 Columns = Mapping[str, Sequence[float]]
+Stats = dict[str, dict[str, list[float]]]  # per series: {"min": ..., "avg": ..., "max": ...}
 STATS = ("min", "avg", "max")
 
 
@@ -40,7 +41,9 @@ def _mean(values: Sequence[float]) -> float:
     return math.fsum(kept) / len(kept) if kept else math.nan
 
 
-def rollup(ts: Sequence[float], columns: Columns, width: float) -> tuple[list[float], dict]:
+def rollup(
+    ts: Sequence[float], columns: Columns, width: float
+) -> tuple[list[float], dict[str, list[float]]]:
     """Min, avg and max of each series per ``width`` bucket, stamped with the bucket's last ts.
 
     The result's columns are named ``"<series>|min"``, ``"<series>|avg"``, ``"<series>|max"``.
@@ -60,9 +63,9 @@ def rollup(ts: Sequence[float], columns: Columns, width: float) -> tuple[list[fl
     return [ts[hi - 1] for _lo, hi in bounds], out
 
 
-def split_stats(columns: Columns) -> dict[str, dict[str, Sequence[float]]]:
+def split_stats(columns: Mapping[str, list[float]]) -> Stats:
     """``{"cpu.total|avg": ...}`` as ``{"cpu.total": {"avg": ..., "min": ..., "max": ...}}``."""
-    result: dict[str, dict[str, Sequence[float]]] = {}
+    result: Stats = {}
     for key, column in columns.items():
         name, _, stat = key.rpartition("|")
         if stat in STATS:
@@ -90,7 +93,7 @@ def downsample(
     return [ts[hi - 1] for _lo, hi in bounds], out, width
 
 
-def extremes(ts: Sequence[float], column: Sequence[float], width: float, stat: str) -> list:
+def extremes(ts: Sequence[float], column: Sequence[float], width: float, stat: str) -> list[float]:
     """The min (or max) of ``column`` per ``width`` bucket, NaN ignored."""
     pick = min if stat == "min" else max
     out = []
@@ -100,12 +103,13 @@ def extremes(ts: Sequence[float], column: Sequence[float], width: float, stat: s
     return out
 
 
-_NICE = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200)
+# Round bucket widths (s); the page buckets live samples into the same ones (its config JSON).
+NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200)
 
 
 def _nice_width(seconds: float) -> float:
     """The smallest round width (1 s, 2 s, 5 s, ... 1 d and multiples) of at least ``seconds``."""
-    for nice in _NICE:
+    for nice in NICE_STEPS:
         if nice >= seconds:
             return float(nice)
     return float(math.ceil(seconds / 86_400) * 86_400)

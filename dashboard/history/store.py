@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import math
-import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from dashboard.history import codec
+from dashboard.history.columns import Columns
 
 RAW, ROLLUP = 0, 1
 BLOCK = {RAW: 600.0, ROLLUP: 21_600.0}  # seconds of data per chunk, per tier
@@ -58,7 +56,7 @@ _UPSERT = (
 )
 
 
-def _row(block: Block, rolled: bool) -> tuple:
+def _row(block: Block, rolled: bool) -> tuple[str, int, float, float, float, int, int, bytes]:
     data = codec.encode(block.ts, block.columns)
     return (block.collector, block.tier, block.start, block.ts[0], block.ts[-1], len(block.ts),
             int(rolled), data)  # fmt: skip
@@ -72,43 +70,20 @@ class StoreError(Exception):
         self.kind = kind  # corrupt | read-only | full | unavailable | locked
 
 
-@dataclass(eq=False)
-class Block:
+class Block(Columns[list[float]]):
     """One chunk's worth of samples, decoded: aligned ``ts`` and value columns."""
 
-    collector: str
-    tier: int
-    start: float
-    ts: list[float] = field(default_factory=list)
-    columns: dict[str, list[float]] = field(default_factory=dict)
+    def __init__(self, collector: str, tier: int, start: float) -> None:
+        super().__init__(list)
+        self.collector, self.tier, self.start = collector, tier, start
 
-    def add(self, ts: float, values: Mapping[str, float | None]) -> bool:
-        """Append one row (names new to the block get NaN before it); False if not newer."""
-        if self.ts and ts <= self.ts[-1]:
-            return False
-        for name in values.keys() - self.columns.keys():
-            self.columns[name] = [math.nan] * len(self.ts)
-        self.ts.append(ts)
-        for name, column in self.columns.items():
-            value = values.get(name)
-            column.append(math.nan if value is None else float(value))
-        return True
-
-    def extend(self, ts: Sequence[float], columns: Mapping[str, Sequence[float]]) -> None:
-        """Append many rows at once (rows not newer than the last one are skipped)."""
-        first = bisect.bisect_right(ts, self.ts[-1]) if self.ts else 0
-        if first >= len(ts):
-            return
-        old = len(self.ts)
-        for name in columns.keys() - self.columns.keys():
-            self.columns[name] = [math.nan] * old
-        self.ts.extend(ts[first:])
-        added = len(ts) - first
-        for name, column in self.columns.items():
-            source = columns.get(name)
-            column.extend(source[first:] if source is not None else [math.nan] * added)
-
-    def replace(self, lo: float, hi: float, ts: Sequence[float], columns: Mapping) -> None:
+    def replace(
+        self,
+        lo: float,
+        hi: float,
+        ts: Sequence[float],
+        columns: Mapping[str, Sequence[float]],
+    ) -> None:
         """Swap the rows with ``lo <= ts < hi`` for the given ones (a re-computed rollup)."""
         if not self.ts or (self.ts[-1] < lo and (not ts or ts[0] >= lo)):
             self.extend(ts, columns)  # the usual case: the next block's buckets go at the end
@@ -117,7 +92,7 @@ class Block:
         rows = [(self.ts[i], {n: c[i] for n, c in self.columns.items()}) for i in keep]
         rows += [(t, {n: c[j] for n, c in columns.items()}) for j, t in enumerate(ts)]
         rows.sort(key=lambda row: row[0])
-        self.ts, self.columns = [], {}
+        self.clear()
         for t, values in rows:
             self.add(t, values)
 
@@ -271,7 +246,7 @@ class ChunkStore:
                 db.execute("DELETE FROM segments WHERE last<?", (before,))
             return db.execute("DELETE FROM chunks WHERE tier=? AND last<?", (tier, before)).rowcount
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, dict[str, int]]:
         """Rows and samples stored, per tier (for the benchmark and ``/healthz``)."""
         with self._errors():
             rows = self._conn.execute(
@@ -289,6 +264,15 @@ class ChunkStore:
             for tier, n, rows_, size in rows
         }
 
+    def span(self) -> tuple[float | None, float | None]:
+        """The first and last timestamp stored, over every collector and tier."""
+        with self._errors():
+            first, last = self._conn.execute(
+                "SELECT MIN(first), MAX(last) FROM (SELECT first, last FROM chunks"
+                " UNION ALL SELECT first, last FROM segments)"
+            ).fetchone()
+        return first, last
+
     def oldest(self, collector: str) -> float | None:
         with self._errors():
             row = self._conn.execute(
@@ -296,7 +280,8 @@ class ChunkStore:
                 " UNION ALL SELECT first FROM segments WHERE collector=?)",
                 (collector, collector),
             ).fetchone()
-        return row[0]
+        first: float | None = row[0]
+        return first
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -304,7 +289,9 @@ class ChunkStore:
             raise StoreError("unavailable", f"history file {self.path} is not open")
         return self._db
 
-    def _decode(self, data: bytes, collector: str, start: float) -> tuple[list, dict]:
+    def _decode(
+        self, data: bytes, collector: str, start: float
+    ) -> tuple[list[float], dict[str, list[float]]]:
         try:
             return codec.decode(data)
         except codec.ChunkError as exc:
@@ -327,14 +314,12 @@ class ChunkStore:
 
     def _has_schema(self) -> bool:
         try:
-            return (
-                self._conn.execute(
-                    "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('meta', 'chunks')"
-                ).fetchone()[0]
-                == 2
-            )
+            (tables,) = self._conn.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('meta', 'chunks')"
+            ).fetchone()
         except sqlite3.Error:
             return False
+        return bool(tables == 2)
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn)
@@ -405,44 +390,3 @@ def translate(exc: sqlite3.Error, path: Path) -> StoreError:
         "unavailable",
         f"history file {path} cannot be used ({text}): check the path and its permissions",
     )
-
-
-def inspect_history(path: Path | None) -> str:
-    """One line for ``dashboard check``: what the history file holds, or what is wrong.
-
-    Opens the file read-only and never creates it: checking changes nothing.
-    """
-    if path is None:
-        return "memory only ([history] path is empty): nothing survives a restart"
-    if not path.exists():
-        folder = next((p for p in path.parents if p.exists()), path.parent)
-        if not os.access(folder, os.W_OK):
-            return f"WARNING: {path} does not exist and {folder} is not writable"
-        return f"{path} (will be created)"
-
-    def read_only(name: str, **kwargs: object) -> sqlite3.Connection:
-        return sqlite3.connect(f"file:{name}?mode=ro", uri=True, **kwargs)
-
-    store = ChunkStore(path, read_only)
-    try:
-        store.open()
-    except StoreError as exc:
-        if exc.kind != "read-only":
-            return f"WARNING: {exc}"
-    try:
-        stats = store.stats()
-        with store._errors():
-            first, last = store._conn.execute(
-                "SELECT MIN(first), MAX(last) FROM (SELECT first, last FROM chunks"
-                " UNION ALL SELECT first, last FROM segments)"
-            ).fetchone()
-    except StoreError as exc:
-        return f"WARNING: {exc}"
-    finally:
-        store.close()
-    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
-    if first is None:
-        return f"{path} (empty, {size / 1e6:.1f} MB)"
-    rows = sum(tier["rows"] for tier in stats.values())
-    span = (last - first) / 3600
-    return f"{path} ({size / 1e6:.1f} MB, {rows:,} rows over {span:.1f} h)"

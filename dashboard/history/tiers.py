@@ -13,118 +13,28 @@ logged once, shown in ``/healthz`` (and so on the page), and the live charts run
 
 from __future__ import annotations
 
-import bisect
 import logging
 import math
 import sqlite3
 import time
-from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.history.rollup import downsample, extremes, rollup, split_stats
+from dashboard.history.columns import Rows
+from dashboard.history.rollup import Stats, downsample, extremes, rollup, split_stats
 from dashboard.history.store import BLOCK, RAW, ROLLUP, Block, ChunkStore, StoreError
+from dashboard.history.window import MEMORY_WINDOW, MemoryHistory
 from dashboard.settings import HistorySettings
 from dashboard.workers import native_lock
 
 log = logging.getLogger(__name__)
 
-MEMORY_WINDOW = 3_600.0  # the newest hour is served from memory
 RAW_SPAN = 6 * 3_600.0  # longer spans are answered from the rollup tier
-MAX_CAPACITY = 100_000  # points per collector in memory
 MAX_WAITING = 200_000  # readings held for the disk while it cannot be written
 DEFAULT_MAX_POINTS = 1_000
 EXPORT_MAX_POINTS = 200_000
-
-
-class _Ring:
-    """One collector's window: timestamps plus aligned value columns."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.ts = array("d")
-        self.columns: dict[str, array] = {}
-
-    def append(self, ts: float, values: Mapping[str, float | None]) -> None:
-        if self.ts and ts <= self.ts[-1]:
-            return  # out-of-order or duplicate reading: keep the series monotonic
-        for name in values.keys() - self.columns.keys():
-            self.columns[name] = array("d", [math.nan]) * len(self.ts)
-        self.ts.append(ts)
-        for name, column in self.columns.items():
-            value = values.get(name)
-            column.append(math.nan if value is None else value)
-        if len(self.ts) > self.capacity * 1.1:
-            self._trim(len(self.ts) - self.capacity)
-
-    def extend(self, ts: list[float], columns: Mapping[str, list[float]]) -> None:
-        first = bisect.bisect_right(ts, self.ts[-1]) if self.ts else 0
-        added = len(ts) - first
-        if added <= 0:
-            return
-        for name in columns.keys() - self.columns.keys():
-            self.columns[name] = array("d", [math.nan]) * len(self.ts)
-        self.ts.extend(ts[first:])
-        for name, column in self.columns.items():
-            source = columns.get(name)
-            column.extend(source[first:] if source is not None else [math.nan] * added)
-        if len(self.ts) > self.capacity * 1.1:
-            self._trim(len(self.ts) - self.capacity)
-
-    def _trim(self, count: int) -> None:
-        del self.ts[:count]
-        for column in self.columns.values():
-            del column[:count]
-
-
-class MemoryHistory:
-    """The last ``window`` seconds of every collector's values, safe across threads."""
-
-    def __init__(self, window: float) -> None:
-        self.window = window
-        self._rings: dict[str, _Ring] = {}
-        self._lock = native_lock()
-
-    def register(self, collector: str, interval: float) -> None:
-        capacity = min(MAX_CAPACITY, math.ceil(self.window / interval) + 1)
-        with self._lock:
-            self._rings[collector] = _Ring(capacity)
-
-    def collectors(self) -> list[str]:
-        return list(self._rings)
-
-    def append(self, collector: str, ts: float, values: Mapping[str, float | None]) -> None:
-        with self._lock:
-            ring = self._rings.get(collector)
-            if ring is not None:
-                ring.append(ts, values)
-
-    def extend(self, collector: str, ts: list[float], columns: Mapping[str, list[float]]) -> None:
-        """Many rows at once (newer than what the ring holds), e.g. loaded from the file."""
-        with self._lock:
-            ring = self._rings.get(collector)
-            if ring is not None:
-                ring.extend(ts, columns)
-
-    def rows(
-        self, collector: str, start: float, end: float = math.inf
-    ) -> tuple[list[float], dict[str, list[float]]]:
-        """Rows with ``start < ts <= end`` (NaN where a series had no value)."""
-        with self._lock:
-            ring = self._rings.get(collector)
-            if ring is None:
-                return [], {}
-            lo, hi = bisect.bisect_right(ring.ts, start), bisect.bisect_right(ring.ts, end)
-            return ring.ts[lo:hi].tolist(), {n: c[lo:hi].tolist() for n, c in ring.columns.items()}
-
-    def latest(self, collector: str) -> tuple[float, dict[str, float]] | None:
-        with self._lock:
-            ring = self._rings.get(collector)
-            if ring is None or not ring.ts:
-                return None
-            return ring.ts[-1], {n: c[-1] for n, c in ring.columns.items()}
 
 
 @dataclass(frozen=True)
@@ -149,7 +59,7 @@ class Answer:
     columns: dict[str, list[float]]
     tier: str  # "raw" or "rollup"
     step: float  # seconds per point; 0 when every stored sample is there
-    stats: dict[str, dict[str, list[float]]] | None = None  # rollup min/avg/max per series
+    stats: Stats | None = None  # rollup min/avg/max per series
 
     def as_json(self, stats: bool = True) -> dict[str, Any]:
         """JSON-ready columns (null for no value); ``stats`` adds rollups' min and max."""
@@ -315,7 +225,22 @@ class History:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _thin(self, ts, columns, stats, tier, step, max_points) -> Answer:
+    @property
+    def _file(self) -> ChunkStore:
+        """The store, where only a history with a file gets (``[history] path`` is set)."""
+        if self.store is None:
+            raise StoreError("unavailable", "history is kept in memory only")
+        return self.store
+
+    def _thin(
+        self,
+        ts: list[float],
+        columns: dict[str, list[float]],
+        stats: Stats | None,
+        tier: str,
+        step: float,
+        max_points: int,
+    ) -> Answer:
         new_ts, new_columns, width = downsample(ts, columns, max_points)
         if stats is not None:
             # Averages average (``columns`` are the averages); the extremes of merged buckets
@@ -330,7 +255,7 @@ class History:
             }
         return Answer(new_ts, new_columns, tier, max(step, width), stats)
 
-    def _raw(self, collector: str, start: float, end: float) -> tuple[list[float], dict]:
+    def _raw(self, collector: str, start: float, end: float) -> Rows:
         """Disk rows, then memory rows newer than the disk's newest (not yet flushed)."""
         merged = Block(collector, RAW, start)
         ts, columns = self._read(collector, RAW, start, end)
@@ -339,7 +264,7 @@ class History:
         merged.extend(tail_ts, tail_columns)
         return merged.ts, merged.columns
 
-    def _rollup(self, collector: str, start: float, end: float) -> tuple[list[float], dict]:
+    def _rollup(self, collector: str, start: float, end: float) -> tuple[list[float], Stats]:
         """Rollup rows, then buckets computed now from raw rows not rolled up yet."""
         ts, columns = self._read(collector, ROLLUP, start, end)
         merged = Block(collector, ROLLUP, start)
@@ -349,29 +274,29 @@ class History:
         merged.extend(*rollup(raw_ts, raw_columns, self.settings.rollup))
         return merged.ts, split_stats(merged.columns)
 
-    def _read(self, collector: str, tier: int, start: float, end: float) -> tuple[list, dict]:
+    def _read(self, collector: str, tier: int, start: float, end: float) -> Rows:
         """A tier's rows from the file; none (and the problem noted) if it cannot be read."""
         try:
             with self._io:
-                return self.store.read(collector, tier, start, end)  # type: ignore[union-attr]
+                return self._file.read(collector, tier, start, end)
         except StoreError as exc:
             self._note(exc)
             return [], {}
 
     def _roll(self, collector: str, start: float) -> None:
-        raw = self.store.get(collector, RAW, start)  # type: ignore[union-attr]
+        raw = self._file.get(collector, RAW, start)
         chunk = math.floor(start / BLOCK[ROLLUP]) * BLOCK[ROLLUP]  # the rollup chunk it joins
-        target = self.store.get(collector, ROLLUP, chunk) or Block(collector, ROLLUP, chunk)  # type: ignore[union-attr]
+        target = self._file.get(collector, ROLLUP, chunk) or Block(collector, ROLLUP, chunk)
         if raw is not None:
             target.replace(
                 start, start + BLOCK[RAW], *rollup(raw.ts, raw.columns, self.settings.rollup)
             )
-        self.store.mark_rolled(collector, start, target)  # type: ignore[union-attr]
+        self._file.mark_rolled(collector, start, target)
 
     def _preload(self) -> None:
         start = self.clock() - self.memory.window
         for collector in self.memory.collectors():
-            ts, columns = self.store.read(collector, RAW, start, math.inf)  # type: ignore[union-attr]
+            ts, columns = self._file.read(collector, RAW, start, math.inf)
             self.memory.extend(collector, ts, columns)
 
     def _add(self, collector: str, ts: float, values: Mapping[str, float | None]) -> None:
@@ -395,7 +320,7 @@ class History:
         if problem is not None and str(problem) != str(self.problem):
             log.error("history: %s", problem)
         elif problem is None and self.problem is not None:
-            log.warning("history: the file is writable again; %s is back in sync", self.store.path)  # type: ignore[union-attr]
+            log.warning("history: the file is writable again; %s is back in sync", self._file.path)
         self.problem = problem
 
 

@@ -1,22 +1,24 @@
 """Where samples are emitted: one room per distinct subscription, one emit per room.
 
 Clients that ask for the same series with the same filter share a room, so a sample is cut,
-serialized and emitted once for all of them. This is the only module that calls ``emit``.
+serialized and emitted once for all of them. The cutting and serializing happen in the
+collector's native worker thread (``prepare``, see ``payloads``); on the event loop,
+``publish`` only records the reading in history and writes each room's text. This is the only
+module that calls ``emit``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from collectors.base import Collector, Series
-from dashboard.history.tiers import MemoryHistory
+from dashboard.pipeline import payloads
+from dashboard.pipeline.payloads import Prepared, RoomSpec
 from dashboard.pipeline.validate import Reading
+from dashboard.workers import native_lock
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +29,10 @@ class Emitter(Protocol):
     def leave_room(self, sid: str, room: str, namespace: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class RoomSpec:
-    """What every member of a room asked for: a series subset and a normalized filter."""
+class Recorder(Protocol):
+    """Where every published reading goes first (``History``)."""
 
-    series: tuple[str, ...] | None
-    filter: Mapping[str, Any] | None
-
-    @property
-    def key(self) -> str:
-        body = json.dumps([self.series, self.filter], sort_keys=True, separators=(",", ":"))
-        return "sub:" + hashlib.sha1(body.encode()).hexdigest()[:20]
+    def append(self, collector: str, ts: float, values: Mapping[str, float | None]) -> None: ...
 
 
 @dataclass
@@ -52,28 +47,33 @@ class _Topic:
     """One collector's namespace: its sequence counter, clients and rooms."""
 
     collector: Collector
+    default_filter: Mapping[str, Any] | None
     seq: int = 0
     clients: dict[str, _Client] = field(default_factory=dict)
     rooms: dict[str, tuple[RoomSpec, int]] = field(default_factory=dict)
 
 
 class Hub:
-    """Fans readings out to rooms and keeps the memory history."""
+    """Fans readings out to rooms and hands them to history."""
 
-    def __init__(self, emitter: Emitter, history: MemoryHistory, host: str) -> None:
+    def __init__(self, emitter: Emitter, history: Recorder, host: str) -> None:
         self.emitter, self.history, self.host = emitter, history, host
         self._topics: dict[str, _Topic] = {}
-        self._lock = threading.Lock()
+        # Taken from the event loop and from collectors' native threads (``prepare``): a
+        # real lock, held only for dictionary work, never across I/O.
+        self._lock = native_lock()
 
-    def add(self, collector: Collector) -> None:
-        self._topics[collector.name] = _Topic(collector)
+    def add(self, collector: Collector, default_filter: Mapping[str, Any] | None) -> None:
+        """Serve a collector; ``default_filter`` is what clients that never sent one get."""
+        self._topics[collector.name] = _Topic(collector, default_filter)
 
     def knows(self, name: str) -> bool:
         return name in self._topics
 
-    def replace(self, collector: Collector) -> None:
+    def replace(self, collector: Collector, default_filter: Mapping[str, Any] | None) -> None:
         """A new instance for a known namespace (a reload): clients and rooms stay."""
-        self._topics[collector.name].collector = collector
+        topic = self._topics[collector.name]
+        topic.collector, topic.default_filter = collector, default_filter
 
     def seq(self, name: str) -> int:
         return self._topics[name].seq
@@ -99,61 +99,50 @@ class Hub:
     def drop(self, name: str, sid: str) -> None:
         """Forget a disconnected client (the server already removed it from its rooms)."""
         with self._lock:
-            topic = self._topics[name]
-            client = topic.clients.pop(sid, None)
-            if client is not None and client.room is not None:
+            topic = self._topics.get(name)
+            client = None if topic is None else topic.clients.pop(sid, None)
+            if topic is not None and client is not None and client.room is not None:
                 self._release(topic, client.room)
 
     def clients(self) -> int:
         with self._lock:
             return sum(len(t.clients) for t in self._topics.values())
 
-    def publish(self, name: str, reading: Reading, series: list[Series] | None) -> None:
-        """Record one validated reading and emit it once to every room of its namespace."""
+    def prepare(self, name: str, reading: Reading, series: list[Series] | None) -> Prepared:
+        """Every room's payload for a reading; runs in the collector's native thread."""
+        topic = self._topics[name]
+        with self._lock:
+            rooms = [(key, spec) for key, (spec, _members) in topic.rooms.items()]
+        ready, faults = payloads.prepare(topic.collector, self.host, reading, rooms)
+        return Prepared(reading, series, ready, faults)
+
+    def publish(self, name: str, prepared: Prepared) -> None:
+        """Record the reading and write each room's prepared text (on the event loop).
+
+        A room that appeared after ``prepare`` took its list gets this reading from history
+        (its subscribe ack) or not at all, and every later one live.
+        """
         topic = self._topics[name]
         with self._lock:
             topic.seq += 1
             seq = topic.seq
-            rooms = [(key, spec) for key, (spec, _members) in topic.rooms.items()]
+            live = list(topic.rooms)
+        reading = prepared.reading
         self.history.append(name, reading.ts, reading.values)
         namespace = "/" + name
-        if series is not None and rooms:
-            body = {"series": [s.as_dict() for s in series]}
-            self.emitter.emit("series", body, namespace=namespace, to=[k for k, _ in rooms])
-        for key, spec in rooms:
-            payload = self._payload(topic, spec, reading, seq)
+        if prepared.series is not None and live:
+            body = {"series": [s.as_dict() for s in prepared.series]}
+            self.emitter.emit("series", body, namespace=namespace, to=live)
+        for key in live:
+            payload = prepared.payloads.get(key)
             if payload is not None:
-                self.emitter.emit("sample", payload, namespace=namespace, to=key)
-
-    def _payload(
-        self, topic: _Topic, spec: RoomSpec, reading: Reading, seq: int
-    ) -> dict[str, Any] | None:
-        values: Mapping[str, Any] = reading.values
-        if spec.series is not None:
-            values = {s: values[s] for s in spec.series if s in values}
-        rows = reading.rows
-        if spec.filter is not None:
-            try:
-                values, rows = topic.collector.apply_filter(spec.filter, values, rows)
-            except Exception:
-                log.exception("collector %s: apply_filter failed", topic.collector.name)
-                return None
-        payload = {
-            "collector": topic.collector.name,
-            "host": self.host,
-            "ts": reading.ts,
-            "seq": seq,
-            "values": dict(values),
-        }
-        if rows is not None:
-            payload["rows"] = rows
-        return payload
+                self.emitter.emit("sample", payload.with_seq(seq), namespace=namespace, to=key)
 
     def _move(self, name: str, sid: str, client: _Client, subscribed: bool) -> None:
         topic = self._topics[name]
         target = None
         if subscribed:
-            target = RoomSpec(client.series, client.filter or default_filter(topic.collector))
+            target = RoomSpec(client.series, client.filter or topic.default_filter)
         new_key = target.key if target is not None else None
         if new_key == client.room:
             return
@@ -161,7 +150,7 @@ class Hub:
         if client.room is not None:
             self.emitter.leave_room(sid, client.room, namespace=namespace)
             self._release(topic, client.room)
-        if target is not None:
+        if target is not None and new_key is not None:
             self.emitter.enter_room(sid, new_key, namespace=namespace)
             spec, members = topic.rooms.get(new_key, (target, 0))
             topic.rooms[new_key] = (spec, members + 1)
@@ -174,11 +163,3 @@ class Hub:
             del topic.rooms[key]
         else:
             topic.rooms[key] = (spec, members - 1)
-
-
-def default_filter(collector: Collector) -> Mapping[str, Any] | None:
-    """The collector's filter for clients that never sent one (None if it takes none)."""
-    try:
-        return collector.parse_filter({})
-    except ValueError:
-        return None

@@ -6,6 +6,11 @@ Collector class, it is abstract or has no name — becomes a ``PluginError`` tha
 plugin, where it came from and what to fix; the other plugins load anyway. Plugin code
 (the import itself) runs in a native thread with a timeout, so a plugin that sleeps at
 import time delays the start by at most ``IMPORT_TIMEOUT``.
+
+A plugin's name, before it is imported, is its entry point's name or its module's (the file
+without ``.py``, or the package's folder). One whose name is switched off in the settings is
+not imported at all (``Skipped``): ``enabled = false`` works even for a plugin whose import
+hangs or crashes. Name the module or entry point like the collector for this to apply.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ import importlib.util
 import inspect
 import sys
 import traceback
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from collectors.base import Collector
+from collectors.base import NAME_RE, Collector
+from collectors.messages import kind
 
 GROUP = "dashboard.collectors"
 IMPORT_TIMEOUT = 10.0
@@ -53,25 +59,60 @@ class PluginError:
         return {"plugin": self.plugin, "origin": self.origin, "error": self.error}
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A plugin switched off in the settings, so never imported."""
+
+    name: str
+    origin: str
+
+
+@dataclass
+class Found:
+    """What discovery found: classes to load, plugins that failed, plugins left alone."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    errors: list[PluginError] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
 def discover(
-    paths: Iterable[Path], call: Call, eps: Iterable[EntryPoint] | None = None
-) -> tuple[list[Candidate], list[PluginError]]:
-    """Every plugin class from the entry points, then from each folder, in a stable order."""
-    found: list[Candidate] = []
-    errors: list[PluginError] = []
+    paths: Iterable[Path],
+    call: Call,
+    eps: Iterable[EntryPoint] | None = None,
+    skip: Collection[str] = (),
+) -> Found:
+    """Every plugin class from the entry points, then from each folder, in a stable order;
+    plugins named in ``skip`` are not imported."""
+    found = Found()
     for ep in sorted(entry_points(group=GROUP) if eps is None else eps, key=lambda e: e.name):
-        _from_entry_point(ep, call, found, errors)
+        if ep.name in skip:
+            found.skipped.append(Skipped(ep.name, _ep_origin(ep)))
+        else:
+            _from_entry_point(ep, call, found.candidates, found.errors)
     for folder in paths:
         for path in _modules_in(folder):
-            _from_file(path, call, found, errors)
-    return found, errors
+            name = _module_name(path)
+            if name in skip:
+                found.skipped.append(Skipped(name, f"file {path}"))
+            else:
+                _from_file(path, call, found.candidates, found.errors)
+    return found
+
+
+def _ep_origin(ep: EntryPoint) -> str:
+    dist = f" from {ep.dist.name} {ep.dist.version}" if ep.dist is not None else ""
+    return f"entry point {ep.name} = {ep.value}{dist}"
+
+
+def _module_name(path: Path) -> str:
+    return path.parent.name if path.name == "__init__.py" else path.stem
 
 
 def _from_entry_point(
     ep: EntryPoint, call: Call, found: list[Candidate], errors: list[PluginError]
 ) -> None:
-    dist = f" from {ep.dist.name} {ep.dist.version}" if ep.dist is not None else ""
-    origin = f"entry point {ep.name} = {ep.value}{dist}"
+    origin = _ep_origin(ep)
     try:
         obj = call(ep.load, IMPORT_TIMEOUT)
     except TimeoutError:
@@ -85,7 +126,7 @@ def _from_entry_point(
             PluginError(
                 ep.name,
                 origin,
-                f"names {_kind(obj)}, not a Collector subclass: point the entry point at "
+                f"names {kind(obj)}, not a Collector subclass: point the entry point at "
                 "a class that subclasses collectors.Collector (from collectors import Collector)",
             )
         )
@@ -99,7 +140,7 @@ def _from_entry_point(
 
 def _from_file(path: Path, call: Call, found: list[Candidate], errors: list[PluginError]) -> None:
     origin = f"file {path}"
-    label = path.parent.name if path.name == "__init__.py" else path.stem
+    label = _module_name(path)
     try:
         module = call(lambda: _import(path), IMPORT_TIMEOUT)
     except TimeoutError:
@@ -135,8 +176,6 @@ def _from_file(path: Path, call: Call, found: list[Candidate], errors: list[Plug
 
 def class_problem(cls: type[Collector]) -> str | None:
     """What is wrong with a Collector subclass as a plugin, or None."""
-    from collectors.base import NAME_RE
-
     if not cls.name:
         return f"class {cls.__name__} has no name: set name = '...' (lower case, like 'nginx')"
     if not isinstance(cls.name, str) or not NAME_RE.match(cls.name):
@@ -208,13 +247,3 @@ def _slow_import() -> str:
         f"import took longer than {IMPORT_TIMEOUT:g} s: a plugin must not block at import "
         "time (do slow work in setup() or collect())"
     )
-
-
-def _kind(obj: Any) -> str:
-    if inspect.ismodule(obj):
-        return f"module {obj.__name__}"
-    if isinstance(obj, type):
-        return f"class {obj.__name__}"
-    if callable(obj) and hasattr(obj, "__name__"):
-        return f"{type(obj).__name__} {obj.__name__}"
-    return f"{type(obj).__name__} {obj!r:.40}"

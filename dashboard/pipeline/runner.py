@@ -1,27 +1,42 @@
 """One error boundary per collector: time each call, count failures, back off, never spread.
 
-The scheduler calls ``CollectorRunner.tick`` on the collector's interval. The collector's own
-code (``collect`` then ``describe``) runs in a native thread with a timeout; whatever it does
-(raise, hang, ``sys.exit()``, return garbage) ends up as a failure counted here and shown in
-``/healthz``, while the other collectors keep their cadence.
+The scheduler calls ``CollectorRunner.tick`` on the collector's interval. Everything that runs
+collector code happens in a native thread with a timeout — ``collect`` then ``describe``, our
+own checks of what they returned, and each room's ``apply_filter`` (``Outlet.prepare``) — so
+whatever the collector does (raise, hang, ``sys.exit()``, return garbage) ends up as a failure
+counted here and shown in ``/healthz``, while the other collectors keep their cadence. Back
+on the event loop, ``Outlet.publish`` only writes prepared text. A client's filter request is
+checked the same way (``check_filter``): in a native thread, with a timeout.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from collectors.base import SERIES_RE, Collector, Series
-from dashboard.pipeline.validate import BadOutput, Reading, validate
+from collectors.base import Collector, Series
+from dashboard.pipeline.payloads import FilterFault, Prepared, normalized_filter
+from dashboard.pipeline.validate import BadOutput, Reading, check_series, validate
 from dashboard.workers import NativeWorkers
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
+FILTER_TIMEOUT = 2.0  # parse_filter is a pure function of the request: anything slower is a fault
 
-Publish = Callable[[str, Reading, "list[Series] | None"], None]
+
+class Outlet(Protocol):
+    """Where a run's reading goes (the hub): prepared in the worker, published on the loop."""
+
+    def prepare(self, name: str, reading: Reading, series: list[Series] | None) -> Prepared: ...
+    def publish(self, name: str, prepared: Prepared) -> None: ...
+
+
+class CollectorFault(Exception):
+    """The collector's own code failed while serving a client's request; the message says so
+    in words fit for the client (the details are in the log and ``/healthz``)."""
 
 
 @dataclass
@@ -56,6 +71,9 @@ class _Failed:
     error: BaseException
 
 
+_Outcome = Prepared | _Failed
+
+
 class CollectorRunner:
     """Runs one collector on its schedule behind an error boundary."""
 
@@ -65,17 +83,19 @@ class CollectorRunner:
         interval: float,
         timeout: float,
         workers: NativeWorkers,
-        publish: Publish,
+        outlet: Outlet,
+        series: Sequence[Series] = (),
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.collector, self.name = collector, collector.name
         self.interval, self.timeout = interval, timeout
-        self.workers, self.publish = workers, publish
+        self.workers, self.outlet = workers, outlet
         self.clock, self.monotonic = clock, monotonic
         self.health = Health()
-        self.series: list[Series] = list(collector.describe())
+        self.series: list[Series] = list(series)  # described at load, in a native thread
         self._inflight = False
+        self._checking = False  # a parse_filter call is running
         self._retry_at = 0.0
 
     def tick(self) -> None:
@@ -89,50 +109,82 @@ class CollectorRunner:
         self._inflight = True
         started = self.monotonic()
         try:
-            outcome = self.workers.call(self._guarded, self.timeout)
+            outcome: _Outcome = self.workers.call(self._guarded, self.timeout)
         except TimeoutError as exc:
             outcome = _Failed(exc)
         self.health.last_duration = round(self.monotonic() - started, 6)
         self._finish(outcome)
 
-    def _guarded(self) -> tuple[Any, list[Series]] | _Failed:
+    def check_filter(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """The collector's ``parse_filter(request)``, normalized, run off the event loop.
+
+        ``ValueError`` (a bad request) propagates; anything else the collector does — raise,
+        hang, return garbage — is counted as its fault and raised as ``CollectorFault``.
+        """
+        if self._checking:
+            raise CollectorFault(
+                f"collector {self.name!r} is still checking an earlier filter (hung?)"
+            )
+        self._checking = True
+        try:
+            result = self.workers.call(lambda: self._parse(request), FILTER_TIMEOUT)
+        except TimeoutError:
+            result = _Failed(TimeoutError(f"parse_filter() took longer than {FILTER_TIMEOUT:g} s"))
+        if isinstance(result, _Failed):
+            message = describe_error(result.error)
+            self._fail(message, error=result.error, backoff=False)
+            raise CollectorFault(f"collector {self.name!r} failed to check the filter: {message}")
+        return result
+
+    def _parse(self, request: Mapping[str, Any]) -> dict[str, Any] | _Failed:
+        """In the native thread: the plugin's code, then our check of what it returned."""
+        try:
+            try:
+                value = self.collector.parse_filter(request)
+            except ValueError:
+                raise  # the request is bad: the client is told why
+            except BaseException as exc:  # SystemExit and friends must not escape a plugin
+                return _Failed(exc)
+            try:
+                return normalized_filter(value)
+            except (TypeError, ValueError, RecursionError) as exc:  # garbage: its fault
+                return _Failed(BadOutput(str(exc)))
+        finally:
+            self._checking = False
+
+    def _guarded(self) -> _Outcome:
         """Runs in the native thread: the only place the collector's own code executes."""
         try:
-            return self.collector.collect(), list(self.collector.describe())
-        except BaseException as exc:  # SystemExit and friends must not escape a plugin
-            return _Failed(exc)
+            try:
+                result, series = self.collector.collect(), list(self.collector.describe())
+            except BaseException as exc:  # SystemExit and friends must not escape a plugin
+                return _Failed(exc)
+            try:
+                check_series(self.name, series)
+                reading = validate(result, {s.name for s in series}, self.clock())
+            except BadOutput as exc:
+                return _Failed(exc)
+            changed = series if series != self.series else None
+            return self.outlet.prepare(self.name, reading, changed)
         finally:
             self._inflight = False
 
-    def _finish(self, outcome: tuple[Any, list[Series]] | _Failed) -> None:
+    def _finish(self, outcome: _Outcome) -> None:
         self.health.runs += 1
         self.health.last_run = self.clock()
         if isinstance(outcome, _Failed):
-            self._fail(_describe_error(outcome.error), error=outcome.error)
+            self._fail(describe_error(outcome.error), error=outcome.error)
             return
-        result, series = outcome
-        try:
-            changed = self._check_series(series)
-            reading = validate(result, {s.name for s in self.series}, self.health.last_run)
-        except BadOutput as exc:
-            self._fail(f"bad output: {exc}")
-            return
-        self._succeed()
+        if outcome.series is not None:
+            self.series = outcome.series
+        if outcome.faults:
+            # The other rooms got their sample: count the fault, keep the cadence.
+            self._fail(_faults_message(outcome.faults), outcome.faults[0].error, backoff=False)
+        else:
+            self._succeed()
+        reading = outcome.reading
         if reading.values or reading.rows is not None:
-            self.publish(self.name, reading, self.series if changed else None)
-
-    def _check_series(self, series: list[Series]) -> bool:
-        for item in series:
-            if not isinstance(item, Series) or not SERIES_RE.match(str(item.name)):
-                raise BadOutput(f"describe() returned {item!r}; expected Series with valid names")
-            if not item.name.startswith(self.name + "."):
-                # Names are global (/metrics gauges, exports): each collector keeps its prefix.
-                raise BadOutput(f"series {item.name!r} must start with {self.name + '.'!r}")
-        if len(series) > 2_000:
-            raise BadOutput(f"describe() returned {len(series)} series; at most 2000")
-        changed = series != self.series
-        self.series = series
-        return changed
+            self.outlet.publish(self.name, outcome)
 
     def _succeed(self) -> None:
         if self.health.consecutive_failures:
@@ -147,34 +199,46 @@ class CollectorRunner:
         self._retry_at = 0.0
 
     def _fail(
-        self, message: str, error: BaseException | None = None, state: str = "failing"
+        self,
+        message: str,
+        error: BaseException | None = None,
+        state: str = "failing",
+        backoff: bool = True,
     ) -> None:
         health = self.health
         health.failures += 1
         health.consecutive_failures += 1
         health.state = "timeout" if isinstance(error, TimeoutError) else state
         health.last_error = message
-        backoff = min(self.interval * 2 ** (health.consecutive_failures - 1), MAX_BACKOFF)
-        self._retry_at = self.monotonic() + backoff - self.interval
-        if (
-            health.consecutive_failures == 1
-            and error is not None
-            and not isinstance(error, TimeoutError)
-        ):
+        delay = min(self.interval * 2 ** (health.consecutive_failures - 1), MAX_BACKOFF)
+        if backoff:
+            self._retry_at = self.monotonic() + delay - self.interval
+        # A traceback helps with the collector's own exceptions, not with timeouts or output
+        # our checks refused (their message says it all).
+        traceback = error is not None and not isinstance(error, (TimeoutError, BadOutput))
+        if health.consecutive_failures == 1 and traceback:
             log.error("collector %s failed: %s", self.name, message, exc_info=error)
         else:
             log.warning(
-                "collector %s failed (%d in a row; retry in %.0f s): %s",
+                "collector %s failed (%d in a row%s): %s",
                 self.name,
                 health.consecutive_failures,
-                backoff,
+                f"; retry in {delay:.0f} s" if backoff else "",
                 message,
             )
 
 
-def _describe_error(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
+    """A collector's exception in one line (the traceback goes to the log once)."""
     if isinstance(error, TimeoutError):
         return str(error)
+    if isinstance(error, BadOutput):
+        return f"bad output: {error}"
     if isinstance(error, SystemExit):
         return f"called sys.exit({error.code!r})"
     return f"{type(error).__name__}: {error}"
+
+
+def _faults_message(faults: list[FilterFault]) -> str:
+    first = faults[0].message
+    return first if len(faults) == 1 else f"{first} (and in {len(faults) - 1} more rooms)"

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from collectors.base import Sample
+from collectors.base import MAX_SERIES, SERIES_RE, Sample, Series
+from collectors.messages import kind, quoted
 
-MAX_SERIES = 2_000
 MAX_ROWS = 5_000
 MAX_ROW_FIELDS = 32
 MAX_TEXT = 256
@@ -41,8 +41,20 @@ def validate(result: Any, known: set[str], now: float) -> Reading:
     elif isinstance(result, Mapping):
         values, rows, ts = result, None, None
     else:
-        raise BadOutput(f"collect() returned {_kind(result)}; expected a dict or a Sample")
+        raise BadOutput(f"collect() returned {kind(result)}; expected a dict or a Sample")
     return Reading(ts=_timestamp(ts, now), values=_values(values, known), rows=_rows(rows))
+
+
+def check_series(collector: str, series: list[Series]) -> None:
+    """What ``describe()`` returned: Series with valid names, each with the collector's
+    prefix (names are global: ``/metrics`` gauges, exports), at most ``MAX_SERIES``."""
+    for item in series:
+        if not isinstance(item, Series) or not SERIES_RE.match(str(item.name)):
+            raise BadOutput(f"describe() returned {quoted(item)}; expected Series with valid names")
+        if not item.name.startswith(collector + "."):
+            raise BadOutput(f"series {item.name!r} must start with {collector + '.'!r}")
+    if len(series) > MAX_SERIES:
+        raise BadOutput(f"describe() returned {len(series)} series; at most {MAX_SERIES}")
 
 
 def finite_or_none(value: Any) -> float | None:
@@ -64,15 +76,15 @@ def _timestamp(ts: Any, now: float) -> float:
 
 def _values(values: Any, known: set[str]) -> dict[str, float | None]:
     if not isinstance(values, Mapping):
-        raise BadOutput(f"values is {_kind(values)}; expected a dict of series name -> number")
+        raise BadOutput(f"values is {kind(values)}; expected a dict of series name -> number")
     if len(values) > MAX_SERIES:
         raise BadOutput(f"{len(values)} series in one sample; at most {MAX_SERIES}")
     clean = {}
     for name, value in values.items():
         if name not in known:
-            raise BadOutput(f"series {_short(name)} is not in describe()")
+            raise BadOutput(f"series {quoted(name)} is not in describe()")
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise BadOutput(f"series {name!r} = {_short(value)}: expected a number or None")
+            raise BadOutput(f"series {name!r} = {quoted(value)}: expected a number or None")
         if value is not None and not math.isfinite(value):
             raise BadOutput(
                 f"series {name!r} = {value!r}: expected a finite number (None for no value)"
@@ -85,7 +97,7 @@ def _rows(rows: Any) -> list[dict[str, Any]] | None:
     if rows is None:
         return None
     if not isinstance(rows, (list, tuple)):
-        raise BadOutput(f"rows is {_kind(rows)}; expected a list of dicts")
+        raise BadOutput(f"rows is {kind(rows)}; expected a list of dicts")
     if len(rows) > MAX_ROWS:
         raise BadOutput(f"{len(rows)} rows in one sample; at most {MAX_ROWS}")
     return [_row(row) for row in rows]
@@ -93,11 +105,11 @@ def _rows(rows: Any) -> list[dict[str, Any]] | None:
 
 def _row(row: Any) -> dict[str, Any]:
     if not isinstance(row, Mapping) or len(row) > MAX_ROW_FIELDS:
-        raise BadOutput(f"row {_short(row)}: expected a dict of at most {MAX_ROW_FIELDS} fields")
+        raise BadOutput(f"row {quoted(row)}: expected a dict of at most {MAX_ROW_FIELDS} fields")
     clean: dict[str, Any] = {}
     for key, value in row.items():
         if not isinstance(key, str) or len(key) > 64:
-            raise BadOutput(f"row field {_short(key)}: expected a short string name")
+            raise BadOutput(f"row field {quoted(key)}: expected a short string name")
         clean[key] = _cell(key, value)
     return clean
 
@@ -111,13 +123,4 @@ def _cell(key: str, value: Any) -> Any:
         return value
     if isinstance(value, float):
         return finite_or_none(value)
-    raise BadOutput(f"row field {key!r} = {_short(value)}: expected a string, number, bool or None")
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} chars)"
-
-
-def _kind(value: Any) -> str:
-    return "None" if value is None else f"a {type(value).__name__}"
+    raise BadOutput(f"row field {key!r} = {quoted(value)}: expected a string, number, bool or None")

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dashboard.pipeline.registry import Registry, load_registry
+from dashboard.service.signals import hand_off
 from dashboard.settings import Settings, SettingsError
+from dashboard.workers import native_lock
 
 if TYPE_CHECKING:
     from dashboard.runtime import Runtime
@@ -25,22 +26,8 @@ log = logging.getLogger("dashboard")
 
 
 def install(async_mode: str, reload: Callable[[], None]) -> None:
-    """Run ``reload`` on SIGHUP, off the signal handler (as the stop is, per async mode)."""
-    if async_mode == "gevent":
-        import gevent
-
-        gevent.signal_handler(signal.SIGHUP, reload)
-        return
-
-    def on_signal(_signum: int, _frame: Any) -> None:
-        if async_mode == "eventlet":
-            import eventlet
-
-            eventlet.spawn_n(reload)
-        else:
-            threading.Thread(target=reload, name="reload", daemon=True).start()
-
-    signal.signal(signal.SIGHUP, on_signal)
+    """Run ``reload`` on SIGHUP, outside the signal handler."""
+    hand_off(async_mode, (signal.SIGHUP,), lambda _signum: reload())
 
 
 class Reloader:
@@ -51,10 +38,10 @@ class Reloader:
     ) -> None:
         self.runtime, self.load = runtime, load
         self.on_collector = on_collector  # registers the namespace of a collector new to the run
-        self._lock = threading.Lock()
+        self._lock = native_lock()
 
     def __call__(self) -> None:
-        if not self._lock.acquire(blocking=False):
+        if not self._lock.acquire(False):
             log.warning("SIGHUP: a reload is already running; ignored")
             return
         try:
@@ -72,13 +59,50 @@ class Reloader:
         except SettingsError as exc:
             log.error("SIGHUP: reload refused: %s; still running with the previous settings", exc)
             return
-        changes = self.runtime.apply(new, registry, self.on_collector)
+        changes = apply(self.runtime, new, registry, self.on_collector)
         restart = restart_needed(old, new, self.runtime.running_options(), registry)
         log.info(
             "SIGHUP: reloaded %s: %s", new.source, "; ".join(changes) if changes else "no changes"
         )
         if restart:
             log.warning("SIGHUP: these need a restart to take effect: %s", "; ".join(restart))
+
+
+def apply(
+    runtime: Runtime, settings: Settings, registry: Registry, on_collector: Callable[[str], None]
+) -> list[str]:
+    """Stop, start and reschedule collectors as the reloaded registry says; what changed.
+
+    A collector that keeps running keeps its instance (its counters, its options);
+    ``on_collector`` registers the namespace of one that was never part of this run.
+    """
+    wanted = {item.collector.name: item for item in registry.loaded if item.enabled}
+    changes = []
+    for name in [n for n in runtime.runners if n not in wanted]:
+        runtime.scheduler.remove(name)
+        del runtime.runners[name]
+        changes.append(f"{name} stopped")
+    for name, item in wanted.items():
+        runner = runtime.runners.get(name)
+        if runner is None:
+            new_to_run = not runtime.hub.knows(name)
+            runtime.add(item)
+            if new_to_run:
+                on_collector(name)
+            runtime.scheduler.add(runtime.runners[name])
+            where = "" if item.origin == "built-in" else f" ({item.origin})"
+            changes.append(f"{name} started{where}")
+        elif runner.interval != item.interval:
+            changes.append(f"{name} every {runner.interval:g} s -> {item.interval:g} s")
+            runner.interval, runner.timeout = item.interval, item.timeout
+            runtime.scheduler.reschedule(name, item.interval)
+    known = {str(e) for e in runtime.plugin_errors}
+    for error in registry.errors:
+        if str(error) not in known:
+            log.error("%s — the plugin is disabled", error)
+    runtime.note_registry(registry)
+    runtime.with_settings(settings)
+    return changes
 
 
 def restart_needed(

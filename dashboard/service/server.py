@@ -12,7 +12,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from dashboard import exits
+from dashboard import exits, health, looplag
 from dashboard.service import logs, reload
 from dashboard.service.sdnotify import Notifier, wait_listening, watch
 from dashboard.service.shutdown import Shutdown
@@ -53,9 +53,12 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
 
         reload.install(
             server.async_mode,
-            reload.Reloader(runtime, load, lambda name: add_namespace(socketio, runtime, name)),
+            reload.Reloader(runtime, load, lambda name: add_namespace(app, name)),
         )
     runtime.start()
+    socketio.start_background_task(
+        looplag.watch, runtime.loop_lag, socketio.sleep, lambda: not shutdown.requested
+    )
     _notify_systemd(socketio, runtime, notifier, server.host, server.port)
     # Everything allocated so far lives for the whole run: keep it out of GC passes,
     # which otherwise cause the worst fan-out latency spikes.
@@ -99,8 +102,12 @@ def _notify_systemd(socketio: Any, runtime: Any, notifier: Notifier, host: str, 
 
     def ready() -> None:
         if wait_listening(host, port, socketio.sleep, timeout=60):
-            notifier.send(READY=1, STATUS=runtime.status_line(), MAINPID=os.getpid())
-            watch(notifier, runtime.alive, runtime.status_line, socketio.sleep)
+
+            def status() -> str:
+                return health.status_line(runtime)
+
+            notifier.send(READY=1, STATUS=status(), MAINPID=os.getpid())
+            watch(notifier, lambda: health.alive(runtime), status, socketio.sleep)
 
     socketio.start_background_task(ready)
 
@@ -133,14 +140,6 @@ def _closed_websocket_noise(record: logging.LogRecord) -> bool:
     """gevent's pywsgi reads the frames a client sends after its websocket closed as a new
     HTTP request and logs "Invalid HTTP method" (harmless; flask-sock issue #104). Drop it."""
     return "Invalid HTTP method" not in record.getMessage()
-
-
-def _check_port(settings: Settings) -> None:
-    """Fail early, naming the port, rather than deep inside the server's start."""
-    host, port = settings.server.host, settings.server.port
-    problem = _port_problem(host, port)
-    if problem:
-        raise SettingsError(f"{settings.source} [server] port = {port}: {problem}")
 
 
 def _check_port(settings: Settings) -> None:

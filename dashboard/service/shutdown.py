@@ -1,10 +1,8 @@
 """Stopping on SIGTERM/SIGINT: stop collecting, close every client, end the server, exit 0.
 
-A signal handler runs in whatever (green) thread happens to be current, so it must not do
-the work itself — under eventlet an exception raised there can land in a collector's job
-instead of the server loop, and the stop is lost. Each async mode gets a safe hand-off.
-If open connections still hold the server after ``GRACE`` seconds, the process exits anyway
-(the cleanup has already run by then).
+The stop runs outside the signal handler (``signals.hand_off``) and ends the server loop the
+way its async mode allows. If open connections still hold the server after ``GRACE``
+seconds, the process exits anyway (the cleanup has already run by then).
 """
 
 from __future__ import annotations
@@ -13,9 +11,10 @@ import _thread
 import logging
 import os
 import signal
-import threading
-import time
 from typing import Any
+
+from dashboard.service.signals import hand_off
+from dashboard.workers import native, native_lock
 
 log = logging.getLogger("dashboard")
 GRACE = 10.0
@@ -28,25 +27,50 @@ class Shutdown:
         self.socketio, self.runtime, self.async_mode = socketio, runtime, async_mode
         self.notifier = notifier
         self.requested = False
-        self._interrupt_main = False
+        self._interrupt = False  # threading: the next SIGINT ends the server loop
+        self._lock = native_lock()
 
     def install(self) -> None:
-        if self.async_mode == "gevent":
-            import gevent
-
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                gevent.signal_handler(sig, self._stop_gevent, sig)
-            return
         if self.async_mode == "eventlet":
             import greenlet
 
-            self._main = greenlet.getcurrent()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._on_signal)
+            self._main = greenlet.getcurrent()  # the greenlet that runs the server loop
+        hand_off(self.async_mode, (signal.SIGTERM, signal.SIGINT), self._stop, self._in_handler)
+
+    def _in_handler(self, _signum: int) -> None:
+        if self._interrupt:
+            raise KeyboardInterrupt("stop")
 
     def finish(self) -> None:
         """After the server loop has ended: make sure nothing is still collecting."""
         self.runtime.stop()
+
+    def _stop(self, signum: int) -> None:
+        if not self._first(signum):
+            return
+        self._close_clients()
+        if self.async_mode == "eventlet":
+            from eventlet import greenthread
+
+            greenthread.kill(self._main, KeyboardInterrupt)
+        elif self.async_mode == "gevent":
+            self.socketio.stop()
+        else:
+            # Werkzeug's serve_forever ends on KeyboardInterrupt: interrupt_main() runs our
+            # SIGINT handler in the main thread, which now raises it.
+            self._interrupt = True
+            _thread.interrupt_main()
+
+    def _first(self, signum: int) -> bool:
+        with self._lock:
+            if self.requested:
+                return False
+            self.requested = True
+        log.info("%s received: stopping", signal.Signals(signum).name)
+        if self.notifier is not None:
+            self.notifier.send(STOPPING=1, STATUS="stopping")
+        _exit_after(GRACE)
+        return True
 
     def _close_clients(self) -> None:
         """Stop collecting, then close every client while the server can still say goodbye."""
@@ -60,69 +84,14 @@ class Shutdown:
             except Exception:
                 log.exception("closing a client connection failed")
 
-    def _on_signal(self, signum: int, _frame: Any) -> None:
-        if self._interrupt_main:
-            raise KeyboardInterrupt("stop")
-        if not self._first(signum):
-            return
-        if self.async_mode == "eventlet":
-            import eventlet
 
-            eventlet.spawn_n(self._stop_eventlet)
-        else:
-            threading.Thread(target=self._stop_threading, daemon=True).start()
-
-    def _first(self, signum: int) -> bool:
-        if self.requested:
-            return False
-        self.requested = True
-        log.info("%s received: stopping", signal.Signals(signum).name)
-        if self.notifier is not None:
-            self.notifier.send(STOPPING=1, STATUS="stopping")
-        _exit_after(GRACE, self.async_mode)
-        return True
-
-    def _stop_eventlet(self) -> None:
-        from eventlet import greenthread
-
-        self._close_clients()
-        greenthread.kill(self._main, KeyboardInterrupt)
-
-    def _stop_gevent(self, signum: int) -> None:
-        if self._first(signum):
-            self._close_clients()
-            self.socketio.stop()
-
-    def _stop_threading(self) -> None:
-        self._close_clients()
-        # Werkzeug's serve_forever ends on KeyboardInterrupt; interrupt_main() calls our own
-        # SIGINT handler in the main thread, which now raises it.
-        self._interrupt_main = True
-        _thread.interrupt_main()
-
-
-def _exit_after(seconds: float, async_mode: str) -> None:
+def _exit_after(seconds: float) -> None:
     """A native (unpatched) timer: ends the process if the server loop never returns."""
-    start_thread, sleep = _native_primitives(async_mode)
+    sleep = native("time", "sleep")
 
     def expire() -> None:
         sleep(seconds)
         log.warning("connections still open %.0f s after the stop request: exiting", seconds)
         os._exit(0)
 
-    start_thread(expire, ())
-
-
-def _native_primitives(async_mode: str) -> tuple[Any, Any]:
-    """``_thread.start_new_thread`` and ``time.sleep`` as they were before monkey-patching."""
-    if async_mode == "eventlet":
-        from eventlet.patcher import original
-
-        return original("_thread").start_new_thread, original("time").sleep
-    if async_mode == "gevent":
-        from gevent.monkey import get_original
-
-        return get_original("_thread", "start_new_thread"), get_original("time", "sleep")
-    import _thread
-
-    return _thread.start_new_thread, time.sleep
+    native("_thread", "start_new_thread")(expire, ())

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from flask_socketio import SocketIO
+from socketio import server as socketio_server
 
 from collectors.base import Collector
 from collectors.builtin import BUILTIN
@@ -15,6 +16,7 @@ from dashboard.pipeline.registry import load_registry
 from dashboard.runtime import Runtime
 from dashboard.settings import Settings, parse_settings
 from dashboard.web import assets, routes, wirejson
+from dashboard.web.auth import Auth
 from dashboard.web.namespaces import CollectorNamespace
 from dashboard.web.origins import HostGuard, allowed_hosts, allowed_origins
 from dashboard.workers import NativeWorkers
@@ -61,17 +63,24 @@ def create_app(
     extra = {} if clock is None else {"clock": clock}
     call = NativeWorkers(server.async_mode).call
     registry = load_registry(settings, call, probe, collectors)
-    runtime = Runtime(settings, socketio.server, registry, **extra)
-    runtime.auth.init_app(app)
-    app.extensions["dashboard"] = runtime
+    Auth(settings.auth.token).init_app(app)
+    app.extensions["dashboard"] = Runtime(settings, sio_server(socketio), registry, **extra)
     app.register_blueprint(routes.bp)
-    for name in runtime.runners:
-        add_namespace(socketio, runtime, name)
-    app.wsgi_app = HostGuard(app.wsgi_app, allowed_hosts(server))
+    for name in app.extensions["dashboard"].runners:
+        add_namespace(app, name)
+    app.wsgi_app = HostGuard(app.wsgi_app, allowed_hosts(server))  # type: ignore[method-assign]
     return app
 
 
-def add_namespace(socketio: SocketIO, runtime: Runtime, name: str) -> None:
+def add_namespace(app: Flask, name: str) -> None:
     """Serve ``/<name>`` (at start, or when a reload starts a collector new to this run)."""
-    if "/" + name not in socketio.server.namespace_handlers:
-        socketio.on_namespace(CollectorNamespace(runtime, name))
+    socketio: SocketIO = app.extensions["socketio"]
+    if "/" + name not in sio_server(socketio).namespace_handlers:
+        runtime, auth = app.extensions["dashboard"], app.extensions["dashboard.auth"]
+        socketio.on_namespace(CollectorNamespace(runtime, auth, name))
+
+
+def sio_server(socketio: SocketIO) -> socketio_server.Server:
+    """The python-socketio server behind Flask-SocketIO (its type stubs do not declare it)."""
+    server: socketio_server.Server = vars(socketio)["server"]
+    return server

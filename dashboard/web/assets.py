@@ -10,13 +10,15 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from dashboard.exits import InstallProblem
+
 _PACKAGE = Path(__file__).resolve().parent.parent  # the dashboard package
 _INSTALLED = _PACKAGE / "assets"
 _CHECKOUT = _PACKAGE.parent
 SOCKETIO_DIST = Path("node_modules", "socket.io-client", "dist")
 
 
-class MissingAsset(RuntimeError):
+class MissingAsset(InstallProblem):
     """A file the page needs is not installed; the message says how to fix it."""
 
 

@@ -32,6 +32,8 @@ class Auth:
         return bool(self.token)
 
     def init_app(self, app: Flask) -> None:
+        """Guard ``app``: its session cookie settings, and ``app.extensions["dashboard.auth"]``."""
+        app.extensions["dashboard.auth"] = self
         # Derived from the token so sessions survive a restart; rotating the token logs
         # everyone out.
         secret = hmac.new(self.token.encode() or b"loopback", b"dashboard-session", "sha256")

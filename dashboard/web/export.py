@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dashboard.history.tiers import Answer
-from dashboard.web.protocol import MAX_SERIES_PER_REQUEST, RequestError
+from dashboard.web.protocol import RequestError, series_names
 
 FORMATS = ("json", "csv")
 DEFAULT_SECONDS = 300.0
@@ -42,14 +42,10 @@ def parse(args: Mapping[str, str], max_seconds: float, known: Collection[str]) -
         raise RequestError(f"seconds={text[:32]!r}: expected a number above 0")
     series = None
     if "series" in args:
-        series = tuple(s for s in args["series"].split(",") if s)
-        if len(series) > MAX_SERIES_PER_REQUEST:
-            raise RequestError(f"series: {len(series)} names; at most {MAX_SERIES_PER_REQUEST}")
-        unknown = [s for s in series if s not in known]
-        if not series or unknown:
-            shown = ", ".join(sorted(known)[:20])
-            bad = repr(unknown[0][:64]) if unknown else "(none)"
-            raise RequestError(f"series: unknown series {bad} (known: {shown})")
+        try:
+            series = series_names([s for s in args["series"].split(",") if s], known)
+        except RequestError as exc:
+            raise RequestError(f"{exc} (known: {', '.join(sorted(known)[:20])})") from None
     fmt = args.get("format", "json")
     if fmt not in FORMATS:
         raise RequestError(f"format={fmt[:32]!r}: expected one of {', '.join(FORMATS)}")

@@ -3,6 +3,8 @@
 Each handler parses the payload with a pure function, tells the hub, and returns the ack.
 A bad request gets ``{"ok": false, "error": ...}`` and changes nothing; an unexpected
 exception gets ``{"ok": false, "error": "internal"}``. Nothing is sent before ``subscribe``.
+No collector code runs here: a filter is checked by the collector's runner, in a native
+thread with a timeout, and a collector that is not running is named as such.
 """
 
 from __future__ import annotations
@@ -15,23 +17,33 @@ from typing import TYPE_CHECKING, Any
 from flask import request
 from flask_socketio import Namespace
 
+from collectors.messages import kind, quoted
 from dashboard.history.tiers import Query
-from dashboard.web.protocol import RequestError, as_object, kind, parse_subscribe, short
+from dashboard.pipeline.runner import CollectorFault, CollectorRunner
+from dashboard.web.protocol import RequestError, as_object, parse_subscribe
 from dashboard.web.wirejson import MALFORMED
 
 if TYPE_CHECKING:
     from dashboard.runtime import Runtime
+    from dashboard.web.auth import Auth
 
 log = logging.getLogger(__name__)
 _EVENTS = {"connect", "disconnect", "subscribe", "filter", "unsubscribe"}
 
 
+def _sid() -> str:
+    """The Socket.IO session of the event being handled (Flask-SocketIO puts it on the
+    request; its type stubs do not say so)."""
+    sid: str = vars(request)["sid"]
+    return sid
+
+
 class CollectorNamespace(Namespace):
     """``/<collector>``: subscribe, filter and unsubscribe, each answered with an ack."""
 
-    def __init__(self, runtime: Runtime, name: str) -> None:
+    def __init__(self, runtime: Runtime, auth: Auth, name: str) -> None:
         super().__init__("/" + name)
-        self.runtime, self.name = runtime, name
+        self.runtime, self.auth, self.name = runtime, auth, name
 
     def trigger_event(self, event: str, sid: str, *args: Any) -> Any:
         """Route to ``on_<event>``; answer unknown and malformed events with an error ack."""
@@ -40,15 +52,15 @@ class CollectorNamespace(Namespace):
         if event == MALFORMED:
             error = f"malformed message: {args[0] if args else 'unreadable'}"
         else:
-            error = f"unknown event {short(event)} (known: filter, subscribe, unsubscribe)"
+            error = f"unknown event {quoted(event)} (known: filter, subscribe, unsubscribe)"
         log.warning("/%s refused from %s: %s", self.name, sid, error)
         return {"ok": False, "error": error}
 
     def on_connect(self, auth: Any = None) -> bool:
-        return self.runtime.auth.allow_socket(auth)
+        return self.auth.allow_socket(auth)
 
     def on_disconnect(self, *_reason: Any) -> None:
-        self.runtime.hub.drop(self.name, request.sid)
+        self.runtime.hub.drop(self.name, _sid())
 
     def on_subscribe(self, *args: Any) -> dict[str, Any]:
         return self._answer("subscribe", self._subscribe, args)
@@ -59,8 +71,16 @@ class CollectorNamespace(Namespace):
     def on_unsubscribe(self, *args: Any) -> dict[str, Any]:
         return self._answer("unsubscribe", self._unsubscribe, args)
 
+    def _runner(self) -> CollectorRunner:
+        """This namespace's runner; a collector stopped by a reload is a clear refusal."""
+        runner = self.runtime.runners.get(self.name)
+        if runner is None:
+            why = self.runtime.why_not_running(self.name)
+            raise RequestError(f"collector {self.name!r} is not running ({why})")
+        return runner
+
     def _subscribe(self, data: Any) -> dict[str, Any]:
-        runner = self.runtime.runners[self.name]
+        runner = self._runner()
         sub = parse_subscribe(
             data,
             {s.name for s in runner.series},
@@ -68,13 +88,13 @@ class CollectorNamespace(Namespace):
             self.runtime.hub.host,
             clock=self.runtime.clock,
         )
-        self.runtime.hub.subscribe(self.name, request.sid, sub.series)
+        self.runtime.hub.subscribe(self.name, _sid(), sub.series)
         start = (
             sub.since
             if sub.since is not None
             else (self.runtime.clock() - sub.history if sub.history > 0 else None)
         )
-        backfill = {"ts": [], "values": {}}
+        backfill: dict[str, Any] = {"ts": [], "values": {}}
         if start is not None:
             query = Query(self.name, start, series=sub.series)
             try:
@@ -99,18 +119,19 @@ class CollectorNamespace(Namespace):
         }
 
     def _filter(self, data: Any) -> dict[str, Any]:
+        runner = self._runner()
         if not isinstance(data, Mapping):
-            raise RequestError(f"expected an object, got {kind(data)}")
+            raise RequestError(f"expected an object, got {kind(data, 'json')}")
         try:
-            normalized = self.runtime.runners[self.name].collector.parse_filter(data)
-        except ValueError as exc:
+            normalized = runner.check_filter(data)
+        except (ValueError, CollectorFault) as exc:
             raise RequestError(str(exc)) from None
-        self.runtime.hub.set_filter(self.name, request.sid, normalized)
-        return {"ok": True, "filter": dict(normalized)}
+        self.runtime.hub.set_filter(self.name, _sid(), normalized)
+        return {"ok": True, "filter": normalized}
 
     def _unsubscribe(self, data: Any) -> dict[str, Any]:
         as_object(data, ())
-        self.runtime.hub.unsubscribe(self.name, request.sid)
+        self.runtime.hub.unsubscribe(self.name, _sid())
         return {"ok": True}
 
     def _answer(
@@ -122,8 +143,8 @@ class CollectorNamespace(Namespace):
                 raise RequestError(f"expected one payload argument, got {len(args)}")
             return handler(args[0] if args else None)
         except RequestError as exc:
-            log.warning("/%s %s from %s refused: %s", self.name, event, request.sid, exc)
+            log.warning("/%s %s from %s refused: %s", self.name, event, _sid(), exc)
             return {"ok": False, "error": str(exc)}
         except Exception:
-            log.exception("/%s %s from %s: internal error", self.name, event, request.sid)
+            log.exception("/%s %s from %s: internal error", self.name, event, _sid())
             return {"ok": False, "error": "internal"}

@@ -92,6 +92,23 @@ class RuntimeCollector(Collector):
         )
         clients.add_metric([], self.runtime.hub.clients())
         yield from (duration, success, failures, history_ok, clients)
+        yield from self._loop_lag()
+
+    def _loop_lag(self) -> Iterator[Metric]:
+        lag = self.runtime.loop_lag
+        if not lag.samples:  # not measured: a test app, or the server not started yet
+            return
+        recent = GaugeMetricFamily(
+            PREFIX + "event_loop_lag_seconds",
+            "The longest the event loop was held (every client waited) in the last minute.",
+        )
+        recent.add_metric([], lag.recent())
+        worst = GaugeMetricFamily(
+            PREFIX + "event_loop_lag_max_seconds",
+            "The longest the event loop was held since start.",
+        )
+        worst.add_metric([], lag.worst)
+        yield from (recent, worst)
 
 
 def exposition(runtime: Runtime, accept: str | None) -> tuple[bytes, str]:

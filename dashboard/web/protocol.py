@@ -12,7 +12,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-MAX_SERIES_PER_REQUEST = 2_000
+from collectors.base import MAX_SERIES
+from collectors.messages import kind, quoted
 
 
 class RequestError(ValueError):
@@ -38,7 +39,7 @@ def parse_subscribe(
     data = as_object(data, {"series", "history", "since", "host"})
     series = None
     if "series" in data:
-        series = _series(data["series"], known)
+        series = series_names(data["series"], known)
     history = _number(data, "history", 0.0)
     if history < 0:
         raise RequestError(f"history = {history:g}: expected seconds >= 0")
@@ -50,7 +51,7 @@ def parse_subscribe(
             raise RequestError("since is in the future: expected unix seconds of a past sample")
     wanted_host = data.get("host")
     if wanted_host is not None and wanted_host != host:
-        raise RequestError(f"host {short(wanted_host)} is not served here (this host: {host!r})")
+        raise RequestError(f"host {quoted(wanted_host)} is not served here (this host: {host!r})")
     return Subscription(series, min(history, max_history), since, wanted_host)
 
 
@@ -59,45 +60,27 @@ def as_object(data: Any, allowed: Collection[str]) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise RequestError(f"expected an object, got {kind(data)}")
+        raise RequestError(f"expected an object, got {kind(data, 'json')}")
     for key in data:
         if key not in allowed:
-            raise RequestError(f"unknown key {short(key)} (allowed: {', '.join(sorted(allowed))})")
+            raise RequestError(f"unknown key {quoted(key)} (allowed: {', '.join(sorted(allowed))})")
     return dict(data)
 
 
-def _series(value: Any, known: Collection[str]) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value:
+def series_names(value: Any, known: Collection[str]) -> tuple[str, ...]:
+    """A non-empty list of known series names (a subscribe's or an export's), sorted, unique."""
+    if not isinstance(value, (list, tuple)) or not value:
         raise RequestError("series: expected a non-empty list of series names")
-    if len(value) > MAX_SERIES_PER_REQUEST:
-        raise RequestError(f"series: {len(value)} names; at most {MAX_SERIES_PER_REQUEST}")
+    if len(value) > MAX_SERIES:
+        raise RequestError(f"series: {len(value)} names; at most {MAX_SERIES}")
     for name in value:
         if not isinstance(name, str) or name not in known:
-            raise RequestError(f"series: unknown series {short(name)}")
+            raise RequestError(f"series: unknown series {quoted(name)}")
     return tuple(sorted(set(value)))
 
 
 def _number(data: Mapping[str, Any], key: str, default: float) -> float:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise RequestError(f"{key}: expected a number of seconds, got {kind(value)}")
+        raise RequestError(f"{key}: expected a number of seconds, got {kind(value, 'json')}")
     return float(value)
-
-
-def short(value: Any) -> str:
-    """A value quoted for an error message, cut so a 10 KB name never echoes back whole."""
-    text = repr(value)
-    return text if len(text) <= 48 else f"{text[:40]}... ({len(text)} chars)"
-
-
-def kind(value: Any) -> str:
-    names = {
-        type(None): "null",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "an object",
-    }
-    return names.get(type(value), type(value).__name__)

@@ -17,25 +17,34 @@ from flask import (
     url_for,
 )
 
+from dashboard import health
 from dashboard.history.tiers import EXPORT_MAX_POINTS, Query
 from dashboard.web import assets, export
+from dashboard.web.page import page_config
 from dashboard.web.prometheus import exposition
 from dashboard.web.protocol import RequestError
 
 if TYPE_CHECKING:
     from dashboard.runtime import Runtime
+    from dashboard.web.auth import Auth
 
 bp = Blueprint("web", __name__)
 PUBLIC_ENDPOINTS = {"web.login", "web.healthz", "static"}
 
 
 def runtime() -> Runtime:
-    return current_app.extensions["dashboard"]
+    rt: Runtime = current_app.extensions["dashboard"]
+    return rt
+
+
+def auth() -> Auth:
+    guard: Auth = current_app.extensions["dashboard.auth"]
+    return guard
 
 
 @bp.before_app_request
 def require_login() -> Any:
-    if request.endpoint in PUBLIC_ENDPOINTS or runtime().auth.allow_request():
+    if request.endpoint in PUBLIC_ENDPOINTS or auth().allow_request():
         return None
     wants_page = request.accept_mimetypes.best_match(["text/html", "application/json"])
     if request.path.startswith("/api/") or wants_page != "text/html":
@@ -61,20 +70,24 @@ def security_headers(response: Response) -> Response:
 def index() -> str:
     rt = runtime()
     return render_template(
-        "index.html", host=rt.hub.host, collectors=rt.describe(), auth_enabled=rt.auth.enabled
+        "index.html",
+        host=rt.hub.host,
+        collectors=health.collectors(rt),
+        page=page_config(),
+        auth_enabled=auth().enabled,
     )
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    rt = runtime()
-    if not rt.auth.enabled:
+    guard = auth()
+    if not guard.enabled:
         return redirect(url_for("web.index"))
     error = None
     if request.method == "POST":
-        if rt.auth.too_many_attempts(request.remote_addr or "?"):
+        if guard.too_many_attempts(request.remote_addr or "?"):
             return render_template("login.html", error="Too many attempts; wait a minute."), 429
-        if rt.auth.login(request.form.get("token", "")):
+        if guard.login(request.form.get("token", "")):
             return redirect(url_for("web.index"))
         error = "Wrong token."
     return render_template("login.html", error=error), 401 if error else 200
@@ -88,13 +101,13 @@ def logout() -> Any:
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    return jsonify(runtime().healthz())
+    return jsonify(health.healthz(runtime()))
 
 
 @bp.get("/api/collectors")
 def api_collectors() -> Any:
     rt = runtime()
-    return jsonify(host=rt.hub.host, collectors=rt.describe())
+    return jsonify(host=rt.hub.host, collectors=health.collectors(rt))
 
 
 @bp.get("/api/history/<name>")

@@ -1,0 +1,61 @@
+"""What the running dashboard says about itself: ``/healthz``, ``/api/collectors``, systemd's
+``STATUS=`` line, and the watchdog's gate."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dashboard.runtime import Runtime
+
+OK_STATES = ("ok", "starting")
+
+
+def healthz(runtime: Runtime) -> dict[str, Any]:
+    collectors = {name: r.health.as_dict() for name, r in runtime.runners.items()}
+    history = runtime.history.status()
+    bad = any(h["state"] not in OK_STATES for h in collectors.values())
+    degraded = bad or history["state"] == "degraded" or bool(runtime.plugin_errors)
+    return {
+        "status": "degraded" if degraded else "ok",
+        "host": runtime.hub.host,
+        "clients": runtime.hub.clients(),
+        "collectors": collectors,
+        "history": history,
+        "plugins": {"errors": [e.as_dict() for e in runtime.plugin_errors]},
+    }
+
+
+def collectors(runtime: Runtime) -> list[dict[str, Any]]:
+    """Each running collector: its namespace, interval, origin, series and health."""
+    return [
+        {
+            "name": name,
+            "namespace": "/" + name,
+            "interval": r.interval,
+            "origin": runtime.origins.get(name, "built-in"),
+            "series": [s.as_dict() for s in r.series],
+            "health": r.health.as_dict(),
+        }
+        for name, r in runtime.runners.items()
+    ]
+
+
+def status_line(runtime: Runtime) -> str:
+    """One line for systemd's STATUS=: clients, collectors ok/failing, history."""
+    failing = [n for n, r in runtime.runners.items() if r.health.state not in OK_STATES]
+    ok = len(runtime.runners) - len(failing)
+    parts = [f"{runtime.hub.clients()} clients", f"{ok}/{len(runtime.runners)} collectors ok"]
+    if failing:
+        parts.append("failing: " + ", ".join(sorted(failing)))
+    if runtime.plugin_errors:
+        parts.append(f"{len(runtime.plugin_errors)} plugin(s) not loaded")
+    parts.append(f"history {runtime.history.status()['state']}")
+    return "; ".join(parts)
+
+
+def alive(runtime: Runtime) -> bool:
+    """The watchdog's gate: the scheduler ran something lately (a hung plugin still does:
+    its job returns after the timeout)."""
+    shortest = min((r.interval for r in runtime.runners.values()), default=5.0)
+    return runtime.scheduler.alive(within=max(10.0, 3 * shortest))
