@@ -1,14 +1,29 @@
-"""Shared fixtures: a real server process factory and a Flask app per test."""
+"""Shared fixtures: an app per test (Flask's pattern), real server processes, Socket.IO
+clients, the command line, and the one way to wait (on a condition, never a fixed sleep).
+
+A test that starts a real server process must be marked ``@pytest.mark.server``, so that
+``pytest -m "not server"`` truly starts none: starting one without the mark fails the test.
+"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import socketio
+from flask import Flask
 
+from dashboard import create_app
 from tests.clock import Clock
-from tests.serverproc import ServerProcess, make_server
+from tests.serverproc import ROOT, ServerProcess, make_server
+from tests.toy import Rows, Toy
+from tests.waits import wait_until as _wait_until
+
+THREADING = {"server": {"async_mode": "threading"}}
 
 
 @pytest.fixture
@@ -17,12 +32,44 @@ def clock() -> Clock:
 
 
 @pytest.fixture
+def wait_until() -> Callable[..., Any]:
+    """``wait_until(condition, what, timeout=10)``: the condition's first truthy value."""
+    return _wait_until
+
+
+@pytest.fixture
+def app(tmp_path: Path, clock: Clock) -> Flask:
+    """An app with the toy collectors on the test's clock (scheduler not started: tests tick
+    runners by hand), its history file in ``tmp_path`` (not opened until a test opens it)."""
+    settings = {**THREADING, "history": {"path": str(tmp_path / "h.sqlite3"), "retention": "1h"}}
+    return create_app(settings, collectors=(Toy, Rows), clock=clock)
+
+
+@pytest.fixture
+def runtime(app: Flask) -> Any:
+    return app.extensions["dashboard"]
+
+
+@pytest.fixture(autouse=True)
+def _servers_need_the_mark(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("server"):
+        return
+
+    def refuse(self: ServerProcess, *args: Any, **kwargs: Any) -> ServerProcess:
+        raise pytest.fail.Exception(
+            f"{request.node.nodeid} starts a real server: mark it @pytest.mark.server"
+        )
+
+    monkeypatch.setattr(ServerProcess, "start", refuse)
+
+
+@pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Build real server processes; every one started is stopped (by PID) afterwards."""
     made: list[ServerProcess] = []
 
     def factory(
-        settings: str = "", async_mode: str = "threading", start: bool = True, **kwargs
+        settings: str = "", async_mode: str = "threading", start: bool = True, **kwargs: Any
     ) -> ServerProcess:
         server = make_server(
             tmp_path, settings, async_mode, name=kwargs.pop("name", f"server{len(made)}"), **kwargs
@@ -37,3 +84,42 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
         except Exception:
             if server.proc is not None:
                 server.proc.kill()
+
+
+@pytest.fixture
+def sio_client() -> Iterator[Callable[..., socketio.Client]]:
+    """``sio_client(url, namespaces, **connect_options)``: a connected Socket.IO client over
+    a websocket, without reconnection; every one is disconnected after the test."""
+    made: list[socketio.Client] = []
+
+    def connect(url: str, namespaces: list[str], **options: Any) -> socketio.Client:
+        client = socketio.Client(reconnection=False)
+        made.append(client)
+        options.setdefault("wait_timeout", 10)
+        client.connect(url, namespaces=namespaces, transports=["websocket"], **options)
+        return client
+
+    yield connect
+    for client in made:
+        client.disconnect()
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_cli(*args, config=None, cwd=ROOT)``: ``python -m dashboard *args``, its output
+    captured. ``config`` is a settings file's path or its text (written to tmp_path), passed
+    as ``--config``."""
+
+    def run(
+        *args: str, config: str | Path | None = None, cwd: Path = ROOT, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "dashboard", *args]
+        if isinstance(config, str):
+            path = tmp_path / "settings.toml"
+            path.write_text(config)
+            config = path
+        if config is not None:
+            argv += ["--config", str(config)]
+        return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+    return run

@@ -8,10 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.waits import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,16 +64,16 @@ class ServerProcess:
         return self
 
     def wait_ready(self, timeout: float = 30.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def health() -> dict:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"server exited {self.proc.returncode}:\n{self.output()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as resp:
-                    return json.load(resp)
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"server not ready after {timeout} s:\n{self.output()}")
+            with urllib.request.urlopen(self.url + "/healthz", timeout=2) as resp:
+                return json.load(resp)
+
+        try:
+            return wait_until(health, "the server answering /healthz", timeout, 0.1)
+        except AssertionError as exc:
+            raise RuntimeError(f"{exc}:\n{self.output()}") from None
 
     def get_json(self, path: str) -> dict:
         with urllib.request.urlopen(self.url + path, timeout=5) as resp:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,11 +13,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests import waits
+
 sync_api = pytest.importorskip("playwright.sync_api")
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, WebSocketRoute
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.server]  # it starts servers too
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -291,11 +292,9 @@ def test_time_window_from_the_url_wins_and_quick_changes_end_on_the_last(server_
 
 
 def wait_until(page: Page, done: Callable[[], bool], what: str) -> None:
-    """Poll a Python-side condition (fed by page events) for up to WAIT_MS."""
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while not done() and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    assert done(), f"timed out waiting until {what}"
+    """Poll a Python-side condition (fed by page events) for up to WAIT_MS; the page keeps
+    processing its events while it waits."""
+    waits.wait_until(done, what, WAIT_MS / 1000, 0.1, lambda s: page.wait_for_timeout(s * 1000))
 
 
 def test_a_late_ack_for_an_older_window_is_ignored(server_factory, watched):

@@ -28,6 +28,7 @@ from collectors.network import NetworkCollector
 from collectors.probe import ProbeCollector, SystemProbe
 from collectors.processes import DEFAULT_FILTER, ProcessesCollector
 from collectors.sensors import SensorsCollector
+from tests import golden
 from tests.fakes import FakeProbe, record
 
 DATA = Path(__file__).parent / "data" / "probe"
@@ -64,6 +65,28 @@ def checked_values(collector: Collector, result: Mapping[str, Any] | Sample) -> 
         assert isinstance(value, (int, float)) and not isinstance(value, bool), name
         assert math.isfinite(value), name
     return values
+
+
+# --- golden cases: every recording replayed against its expected readings ---------------
+
+
+@pytest.mark.parametrize("recording", golden.cases(), ids=lambda path: path.stem)
+def test_a_recording_replays_to_its_expected_readings(recording: Path) -> None:
+    expected = golden.expected_path(recording)
+    assert expected.is_file(), f"no {expected.name}: write it with python -m tests.golden"
+    want = json.loads(expected.read_text(encoding="utf-8"))
+    got = golden.replay(recording)
+    assert got["calls"] == want["calls"]
+    assert sorted(got["collectors"]) == sorted(want["collectors"])
+    for name, readings in want["collectors"].items():
+        for call, (mine, theirs) in enumerate(zip(got["collectors"][name], readings, strict=True)):
+            assert mine == theirs, f"{recording.stem}: {name}, call {call + 1}"
+
+
+def test_every_recording_has_a_collector_that_reads_it() -> None:
+    assert golden.cases(), "no recordings in tests/data/probe"
+    for recording in golden.cases():
+        assert golden.replay(recording)["collectors"], recording.name
 
 
 # --- the set of built-ins -----------------------------------------------------------------

@@ -9,18 +9,12 @@ import math
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from dashboard import create_app
 from tests.clock import T0
-from tests.toy import Rows, Toy
 
 
 @pytest.fixture
-def app(tmp_path, clock):
-    settings = {
-        "server": {"async_mode": "threading"},
-        "history": {"path": str(tmp_path / "h.sqlite3"), "retention": "1h"},
-    }
-    app = create_app(settings, collectors=(Toy, Rows), clock=clock)
+def app(app, clock):
+    """The shared app (conftest.py), its history file holding three hours of toy samples."""
     history = app.extensions["dashboard"].history
     history.open()
     for i in range(1, 3 * 360 + 1):  # three hours, one sample every 10 s

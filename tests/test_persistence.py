@@ -10,9 +10,9 @@ import sqlite3
 import time
 
 import pytest
-import socketio
 
 from tests.serverproc import ServerProcess
+from tests.waits import wait_until
 
 pytestmark = pytest.mark.server
 CONFIG = """
@@ -29,13 +29,11 @@ def memory_ts(server: ServerProcess, seconds: int = 600) -> list[float]:
 
 
 def wait_for_points(server: ServerProcess, count: int, timeout: float = 20) -> list[float]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def enough() -> list[float] | None:
         ts = memory_ts(server)
-        if len(ts) >= count:
-            return ts
-        time.sleep(0.2)
-    raise AssertionError(f"fewer than {count} points after {timeout} s:\n{server.output()}")
+        return ts if len(ts) >= count else None
+
+    return wait_until(enough, f"{count} memory points", timeout, 0.2)
 
 
 @pytest.fixture
@@ -59,12 +57,10 @@ def file_rows(path) -> int:
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent", "threading"])
 def test_sigterm_flushes_and_the_next_start_backfills_across_the_restart(
-    server_factory, restart, tmp_path, mode
+    server_factory, restart, tmp_path, mode, sio_client
 ):
     server = server_factory(CONFIG.format(flush="5m"), async_mode=mode)  # only the stop writes
     before = wait_for_points(server, 6)
-    time.sleep(0.6)
-    before = memory_ts(server)
     assert file_rows(tmp_path / "h.sqlite3") == 0
     assert server.stop() == 0
     assert "Traceback" not in server.output()
@@ -72,13 +68,10 @@ def test_sigterm_flushes_and_the_next_start_backfills_across_the_restart(
     again = restart(server)
     after = memory_ts(again)
     assert after[: len(before)] == before  # every point from before the stop, at once
-    sio = socketio.Client(reconnection=False)
-    sio.connect(again.url, namespaces=["/memory"], transports=["websocket"], wait_timeout=10)
-    try:
-        # What a page that saw the first point before the restart asks for on reconnect.
-        reply = sio.call("subscribe", {"since": before[0]}, namespace="/memory", timeout=10)
-    finally:
-        sio.disconnect()
+    sio = sio_client(again.url, ["/memory"])
+    # What a page that saw the first point before the restart asks for on reconnect.
+    reply = sio.call("subscribe", {"since": before[0]}, namespace="/memory", timeout=10)
+    sio.disconnect()
     assert reply["ok"] and reply["history"]["ts"][: len(before) - 1] == before[1:]
     assert again.stop() == 0
 
@@ -119,7 +112,7 @@ def test_sigterm_at_random_moments_leaves_an_intact_file(server_factory, restart
     server = server_factory(CONFIG.format(flush="1s"), async_mode="eventlet")
     path = tmp_path / "h.sqlite3"
     for _ in range(5):
-        time.sleep(rng.uniform(0.5, 2.5))
+        time.sleep(rng.uniform(0.5, 2.5))  # the stop lands at a random moment: the point here
         assert server.stop() == 0
         with sqlite3.connect(path) as db:
             assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -15,7 +15,6 @@ from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
-import socketio
 
 from dashboard.pipeline import plugins, registry
 from dashboard.pipeline.plugins import GROUP
@@ -192,7 +191,7 @@ def test_a_disabled_plugin_is_not_set_up(tmp_path):
     assert result.errors == [] and result.loaded[-1].enabled is False
 
 
-def test_a_plugin_switched_off_is_not_even_imported(tmp_path):
+def test_a_plugin_switched_off_is_not_even_imported(tmp_path, run_cli):
     """``enabled = false`` must work for a plugin whose import hangs or crashes."""
     marker = tmp_path / "imported"
     folder = tmp_path / "p"
@@ -219,12 +218,7 @@ def test_a_plugin_switched_off_is_not_even_imported(tmp_path):
     assert not marker.exists()
 
 
-def run_cli(*args: str, config: Path) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "dashboard", *args, "--config", str(config)]
-    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60)
-
-
-def test_check_and_collectors_show_plugins_and_their_errors(tmp_path):
+def test_check_and_collectors_show_plugins_and_their_errors(tmp_path, run_cli):
     plugin(tmp_path / "p", "answer", GOOD)
     plugin(tmp_path / "p", "bad", "raise RuntimeError('boom')")
     config = tmp_path / "settings.toml"
@@ -263,28 +257,29 @@ def spin(seconds):
 """
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
-def test_faulty_plugins_never_slow_the_other_namespaces(server_factory, tmp_path, mode):
+def test_faulty_plugins_never_slow_the_other_namespaces(
+    server_factory, sio_client, wait_until, tmp_path, mode
+):
     folder = tmp_path / "plugins"
     for name, collect in FAULTS.items():
         plugin(folder, name, collector_class(name, collect=collect) + SPIN)
     plugin(folder, "answer", GOOD)
     plugin(folder, "broken", "raise ImportError('missing dependency: libfoo')")
     server = server_factory(f'[plugins]\npaths = ["{folder}"]\n', async_mode=mode)
-    sio = socketio.Client(reconnection=False)
+    sio = sio_client(server.url, ["/cpu", "/answer", "/sleepy"])
     arrivals: list[float] = []
     answers: list[dict] = []
     sio.on("sample", lambda s: arrivals.append(time.monotonic()), namespace="/cpu")
     sio.on("sample", answers.append, namespace="/answer")
-    sio.connect(server.url, namespaces=["/cpu", "/answer", "/sleepy"], transports=["websocket"])
-    try:
-        assert sio.call("subscribe", {}, namespace="/cpu", timeout=5)["ok"]
-        assert sio.call("subscribe", {}, namespace="/answer", timeout=5)["ok"]
-        # The hung plugin's own namespace still answers at once.
-        assert sio.call("subscribe", {}, namespace="/sleepy", timeout=2)["ok"]
-        time.sleep(8)
-    finally:
-        sio.disconnect()
+    assert sio.call("subscribe", {}, namespace="/cpu", timeout=5)["ok"]
+    assert sio.call("subscribe", {}, namespace="/answer", timeout=5)["ok"]
+    # The hung plugin's own namespace still answers at once.
+    assert sio.call("subscribe", {}, namespace="/sleepy", timeout=2)["ok"]
+    # Eight seconds of /cpu while the faulty plugins run (and time out) beside it.
+    wait_until(lambda: len(arrivals) >= 8, "8 /cpu samples", timeout=20)
+    sio.disconnect()
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     print(f"/cpu: {len(arrivals)} samples, largest gap {max(gaps):.3f} s")
     assert len(arrivals) >= 6 and max(gaps) < 1.6, gaps  # /cpu at 1 Hz throughout
@@ -381,37 +376,34 @@ def lag_of(server) -> dict[str, float]:
     }
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
 def test_filters_that_sleep_in_c_raise_or_return_garbage_never_block_the_loop(
-    server_factory, tmp_path, mode
+    server_factory, sio_client, wait_until, tmp_path, mode
 ):
     folder = tmp_path / "plugins"
     plugin(folder, "filters", FILTER_FAULTS)
     server = server_factory(f'[plugins]\npaths = ["{folder}"]\n', async_mode=mode)
     names = ["slowparse", "raiseparse", "junkparse", "slowapply", "raiseapply", "junkapply"]
-    sio = socketio.Client(reconnection=False)
+    sio = sio_client(server.url, ["/cpu"] + [f"/{n}" for n in names])
     arrivals: list[float] = []
     got: dict[str, list[dict]] = {name: [] for name in names}
     sio.on("sample", lambda s: arrivals.append(time.monotonic()), namespace="/cpu")
     for name in names:
         sio.on("sample", got[name].append, namespace=f"/{name}")
-    sio.connect(
-        server.url, namespaces=["/cpu"] + [f"/{n}" for n in names], transports=["websocket"]
-    )
-    try:
-        assert sio.call("subscribe", {}, namespace="/cpu", timeout=5)["ok"]
-        replies = {}
-        for name in names:
-            replies[name] = sio.call("filter", {"pick": 1}, namespace=f"/{name}", timeout=5)
-            assert sio.call("subscribe", {}, namespace=f"/{name}", timeout=5)["ok"]
-        # The slow check still runs (for ~5 s): a second one is refused at once.
-        started = time.monotonic()
-        again = sio.call("filter", {"pick": 2}, namespace="/slowparse", timeout=5)
-        assert time.monotonic() - started < 1.0
-        time.sleep(8)
-        health = server.get_json("/healthz")["collectors"]  # while the rooms still exist
-    finally:
-        sio.disconnect()
+    assert sio.call("subscribe", {}, namespace="/cpu", timeout=5)["ok"]
+    replies = {}
+    for name in names:
+        replies[name] = sio.call("filter", {"pick": 1}, namespace=f"/{name}", timeout=5)
+        assert sio.call("subscribe", {}, namespace=f"/{name}", timeout=5)["ok"]
+    # The slow check still runs (for ~5 s): a second one is refused at once.
+    started = time.monotonic()
+    again = sio.call("filter", {"pick": 2}, namespace="/slowparse", timeout=5)
+    assert time.monotonic() - started < 1.0
+    # Eight seconds of /cpu while the slow filters sleep (5 s each) beside it.
+    wait_until(lambda: len(arrivals) >= 8, "8 /cpu samples", timeout=20)
+    health = server.get_json("/healthz")["collectors"]  # while the rooms still exist
+    sio.disconnect()
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     lag = lag_of(server)
     print(f"/cpu: {len(arrivals)} samples, largest gap {max(gaps):.3f} s; loop: {lag}")
@@ -451,8 +443,9 @@ def installed_example(tmp_path_factory) -> Path:
     return site
 
 
+@pytest.mark.server
 def test_the_example_package_is_found_by_its_entry_point_and_streams(
-    server_factory, installed_example
+    server_factory, installed_example, sio_client, wait_until
 ):
     server = server_factory(start=False)
     server.env = {"PYTHONPATH": str(installed_example)}
@@ -461,17 +454,11 @@ def test_the_example_package_is_found_by_its_entry_point_and_streams(
     uptime = listing["uptime"]
     assert uptime["origin"].startswith("entry point uptime = dashboard_example:Uptime from")
     assert [s["name"] for s in uptime["series"]] == ["uptime.days"]
-    sio = socketio.Client(reconnection=False)
+    sio = sio_client(server.url, ["/uptime"])
     got: list[dict] = []
     sio.on("sample", got.append, namespace="/uptime")
-    sio.connect(server.url, namespaces=["/uptime"], transports=["websocket"])
-    try:
-        reply = sio.call("subscribe", {"history": 60}, namespace="/uptime", timeout=5)
-        deadline = time.monotonic() + 15
-        while not (got or reply["history"]["ts"]) and time.monotonic() < deadline:
-            time.sleep(0.2)
-    finally:
-        sio.disconnect()
+    reply = sio.call("subscribe", {"history": 60}, namespace="/uptime", timeout=5)
+    wait_until(lambda: got or reply["history"]["ts"], "an uptime sample", timeout=15)
     values = (
         got[0]["values"] if got else {"uptime.days": reply["history"]["values"]["uptime.days"][-1]}
     )

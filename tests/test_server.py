@@ -6,8 +6,6 @@ import gc
 import json
 import queue
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,26 +15,20 @@ import pytest
 import socketio
 import websocket
 
-from tests.serverproc import ROOT, free_port
+from tests.serverproc import free_port
 
 pytestmark = pytest.mark.server
 MODES = ["eventlet", "gevent", "threading"]
 
 
-def client(url: str, namespaces: list[str], **kwargs) -> socketio.Client:
-    sio = socketio.Client(reconnection=False)
-    sio.connect(url, namespaces=namespaces, transports=["websocket"], wait_timeout=10, **kwargs)
-    return sio
-
-
-def refused(url: str, namespaces: list[str], **kwargs) -> None:
+def refused(sio_client, url: str, namespaces: list[str], **kwargs) -> None:
     """Assert the server refuses this connection.
 
     websocket-client leaves the socket of a refused handshake for the garbage collector;
     collect it here so its ResourceWarning cannot surface in a later test.
     """
     with pytest.raises(socketio.exceptions.ConnectionError):
-        client(url, namespaces, **kwargs)
+        sio_client(url, namespaces, **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
@@ -58,9 +50,9 @@ def http(url: str, headers: dict | None = None) -> tuple[int, bytes]:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_stream_filter_and_bad_input_end_to_end(server_factory, mode):
+def test_stream_filter_and_bad_input_end_to_end(server_factory, mode, sio_client):
     server = server_factory(async_mode=mode)
-    sio = client(server.url, ["/cpu", "/processes"])
+    sio = sio_client(server.url, ["/cpu", "/processes"])
     try:
         cpu = collect(sio, "/cpu")
         procs = collect(sio, "/processes")
@@ -96,7 +88,7 @@ def test_stream_filter_and_bad_input_end_to_end(server_factory, mode):
     assert server.stop() == 0
 
 
-def test_http_endpoints(server_factory):
+def test_http_endpoints(server_factory, wait_until):
     server = server_factory()
     status, body = http(server.url + "/")
     assert status == 200 and b"/vendor/plotly.min.js" in body
@@ -116,9 +108,11 @@ def test_http_endpoints(server_factory):
         "sensors",
     ]
     assert all(s["unit"] for c in listing["collectors"] for s in c["series"])
-    time.sleep(2.5)  # let the memory collector run a couple of times
-    history = server.get_json("/api/history/memory?seconds=60")
-    assert history["ts"] and len(history["values"]["memory.used_percent"]) == len(history["ts"])
+    history = wait_until(
+        lambda: (h := server.get_json("/api/history/memory?seconds=60"))["ts"] and h,
+        "a memory sample in /api/history",
+    )
+    assert len(history["values"]["memory.used_percent"]) == len(history["ts"])
     assert http(server.url + "/api/history/nope")[0] == 404
     assert http(server.url + "/api/history/cpu?seconds=abc")[0] == 400
     assert http(server.url + "/api/history/cpu?seconds=-1")[0] == 400
@@ -141,18 +135,15 @@ def test_dns_rebinding_and_cross_origin_are_refused(server_factory):
     websocket.create_connection(ws_url, origin=server.url).close()
 
 
-def test_oversized_message_closes_only_that_connection(server_factory):
+def test_oversized_message_closes_only_that_connection(server_factory, sio_client, wait_until):
     server = server_factory()
-    bystander = client(server.url, ["/cpu"])
-    attacker = client(server.url, ["/cpu"])
+    bystander = sio_client(server.url, ["/cpu"])
+    attacker = sio_client(server.url, ["/cpu"])
     try:
         inbox = collect(bystander, "/cpu")
         assert bystander.call("subscribe", {}, namespace="/cpu")["ok"]
         attacker.emit("subscribe", {"series": ["x" * 100_000]}, namespace="/cpu")
-        deadline = time.monotonic() + 10
-        while attacker.connected and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not attacker.connected
+        wait_until(lambda: not attacker.connected, "the attacker disconnected")
         inbox.get(timeout=5)
         _, sample = inbox.get(timeout=5)
         assert bystander.connected and sample["collector"] == "cpu"
@@ -161,7 +152,7 @@ def test_oversized_message_closes_only_that_connection(server_factory):
         attacker.disconnect()
 
 
-def test_token_auth_guards_page_api_and_sockets(server_factory):
+def test_token_auth_guards_page_api_and_sockets(server_factory, sio_client):
     server = server_factory('[auth]\ntoken = "s3cret-token"\n')
     assert http(server.url + "/api/collectors")[0] == 401
     status, _ = http(server.url + "/", {"Accept": "text/html"})
@@ -169,9 +160,9 @@ def test_token_auth_guards_page_api_and_sockets(server_factory):
     assert http(server.url + "/api/collectors", {"Authorization": "Bearer s3cret-token"})[0] == 200
     assert http(server.url + "/api/collectors", {"Authorization": "Bearer wrong"})[0] == 401
     assert http(server.url + "/healthz")[0] == 200
-    refused(server.url, ["/cpu"])
-    refused(server.url, ["/cpu"], auth={"token": "wrong"})
-    sio = client(server.url, ["/cpu"], auth={"token": "s3cret-token"})
+    refused(sio_client, server.url, ["/cpu"])
+    refused(sio_client, server.url, ["/cpu"], auth={"token": "wrong"})
+    sio = sio_client(server.url, ["/cpu"], auth={"token": "s3cret-token"})
     assert sio.call("subscribe", {}, namespace="/cpu")["ok"] is True
     sio.disconnect()
 
@@ -190,9 +181,11 @@ def test_login_is_rate_limited(server_factory):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_sigterm_with_a_client_streaming_stops_cleanly_with_exit_0(server_factory, mode):
+def test_sigterm_with_a_client_streaming_stops_cleanly_with_exit_0(
+    server_factory, mode, sio_client
+):
     server = server_factory(async_mode=mode)
-    sio = client(server.url, ["/cpu", "/processes"])
+    sio = sio_client(server.url, ["/cpu", "/processes"])
     try:
         inbox = collect(sio, "/cpu")
         assert sio.call("subscribe", {}, namespace="/cpu")["ok"]
@@ -219,15 +212,6 @@ def test_port_in_use_exits_78_naming_the_port(server_factory):
     assert f"port {port} on 127.0.0.1 is already in use" in server.output()
 
 
-def run_cli(*args: str, config: str | None = None, tmp_path=None) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "dashboard", *args]
-    if config is not None:
-        path = tmp_path / "settings.toml"
-        path.write_text(config)
-        argv += ["--config", str(path)]
-    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=20)
-
-
 BAD_CONFIGS = [
     ("[server\nport = 1", "not valid TOML"),
     ("[server]\nprot = 5000", "[server] prot: unknown key; did you mean 'port'?"),
@@ -244,10 +228,10 @@ BAD_CONFIGS = [
 
 @pytest.mark.parametrize(("config", "message"), BAD_CONFIGS)
 @pytest.mark.parametrize("command", ["check", "run"])
-def test_configuration_errors_exit_78_with_one_line(tmp_path, command, config, message):
+def test_configuration_errors_exit_78_with_one_line(run_cli, command, config, message):
     started = time.monotonic()
     extra = ("--port", str(free_port())) if command == "run" else ()
-    result = run_cli(command, *extra, config=config, tmp_path=tmp_path)
+    result = run_cli(command, *extra, config=config, timeout=20)
     assert result.returncode == 78, result.stderr
     assert time.monotonic() - started < 5
     lines = result.stderr.strip().splitlines()
@@ -255,33 +239,41 @@ def test_configuration_errors_exit_78_with_one_line(tmp_path, command, config, m
     assert "Traceback" not in result.stderr
 
 
-def test_check_and_collectors_commands(tmp_path):
+def test_check_and_collectors_commands(run_cli):
     result = run_cli("check")
     assert result.returncode == 0 and "ok (8 of 9 collectors enabled)" in result.stdout
-    listing = run_cli(
-        "collectors", config="[collectors.sensors]\nenabled = false\n", tmp_path=tmp_path
-    )
+    listing = run_cli("collectors", config="[collectors.sensors]\nenabled = false\n")
     assert listing.returncode == 0
     assert "cpu.total  [%]" in listing.stdout and "sensors  every 5 s  disabled" in listing.stdout
 
 
-def test_bad_usage_exits_2():
+def test_bad_usage_exits_2(run_cli):
     assert run_cli("frobnicate").returncode == 2
     assert run_cli("run", "--port", "x").returncode == 2
 
 
-def test_healthz_shape(server_factory):
+def test_healthz_shape_and_ok_once_every_collector_ran(server_factory, wait_until):
     server = server_factory()
-    health = server.get_json("/healthz")
-    assert health["status"] in ("ok", "degraded")
+    health = wait_until(
+        lambda: (
+            (h := server.get_json("/healthz"))
+            and all(c["runs"] for c in h["collectors"].values())
+            and h
+        ),
+        "every collector run once",
+        timeout=20,
+    )
+    assert health["status"] == "ok", health  # default settings on a working machine
+    assert {c["state"] for c in health["collectors"].values()} == {"ok"}
+    assert health["history"]["state"] == "ok" and health["plugins"] == {"errors": []}
     cpu = health["collectors"]["cpu"]
     assert {"last_run", "last_error", "runs", "failures"} <= set(cpu)
     json.dumps(health)
 
 
-def test_deeply_nested_json_is_refused_with_an_ack(server_factory):
+def test_deeply_nested_json_is_refused_with_an_ack(server_factory, sio_client):
     server = server_factory()
-    sio = client(server.url, ["/cpu"])
+    sio = sio_client(server.url, ["/cpu"])
     try:
         answers: queue.Queue = queue.Queue()
         ack_id = sio._generate_ack_id("/cpu", answers.put)
@@ -296,9 +288,11 @@ def test_deeply_nested_json_is_refused_with_an_ack(server_factory):
     assert "RecursionError" not in server.output() and "Traceback" not in server.output()
 
 
-def test_two_clients_with_different_process_filters_each_see_their_own_rows(server_factory):
+def test_two_clients_with_different_process_filters_each_see_their_own_rows(
+    server_factory, sio_client
+):
     server = server_factory()
-    mine, other = client(server.url, ["/processes"]), client(server.url, ["/processes"])
+    mine, other = sio_client(server.url, ["/processes"]), sio_client(server.url, ["/processes"])
     try:
         inboxes = []
         for sio, flt in ((mine, {"match": str(server.proc.pid)}), (other, {"sort": "pid"})):

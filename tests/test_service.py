@@ -49,11 +49,6 @@ REGENERATE = (
 )
 
 
-def dashboard(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "dashboard", *args]
-    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=20)
-
-
 def directives(unit: str) -> dict[str, list[str]]:
     """Key -> every value it is given, in order (sections do not matter here)."""
     found: dict[str, list[str]] = {}
@@ -75,8 +70,8 @@ def systemd_analyze() -> str:
     return path
 
 
-def test_print_runs_this_interpreter_with_the_absolute_config(tmp_path):
-    result = dashboard("service", "print", "--config", "conf/settings.toml", cwd=tmp_path)
+def test_print_runs_this_interpreter_with_the_absolute_config(tmp_path, run_cli):
+    result = run_cli("service", "print", "--config", "conf/settings.toml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     found = directives(result.stdout)
     expected = f"{sys.executable} -m dashboard run --config {tmp_path}/conf/settings.toml"
@@ -88,8 +83,8 @@ def test_print_runs_this_interpreter_with_the_absolute_config(tmp_path):
     assert result.stdout == service.render(sys.executable, tmp_path / "conf" / "settings.toml")
 
 
-def test_print_defaults_to_etc_dashboard():
-    result = dashboard("service", "print")
+def test_print_defaults_to_etc_dashboard(run_cli):
+    result = run_cli("service", "print")
     assert result.returncode == 0, result.stderr
     assert f"--config {service.DEFAULT_CONFIG}\n" in result.stdout
 
@@ -107,8 +102,8 @@ def test_the_repo_unit_is_the_template():
     assert REPO_UNIT.read_text() == expected, f"regenerate it: {REGENERATE}"
 
 
-def test_install_writes_the_unit_and_settings_and_says_what_next(tmp_path):
-    result = dashboard("service", "install", "--root", str(tmp_path))
+def test_install_writes_the_unit_and_settings_and_says_what_next(tmp_path, run_cli):
+    result = run_cli("service", "install", "--root", str(tmp_path))
     assert result.returncode == 0, result.stderr
     unit = tmp_path / "etc/systemd/system/dashboard.service"
     settings_file = tmp_path / "etc/dashboard/settings.toml"
@@ -124,15 +119,15 @@ def test_install_writes_the_unit_and_settings_and_says_what_next(tmp_path):
     )
 
     settings_file.write_text("[server]\nport = 5001\n")
-    again = dashboard("service", "install", "--root", str(tmp_path))
+    again = run_cli("service", "install", "--root", str(tmp_path))
     assert again.returncode == 0, again.stderr
     assert settings_file.read_text() == "[server]\nport = 5001\n"
     assert f"kept {settings_file}" in again.stdout
     assert "[history] path" in again.stderr  # beside the settings file: read-only for systemd
 
 
-def test_install_honours_config(tmp_path):
-    result = dashboard(
+def test_install_honours_config(tmp_path, run_cli):
+    result = run_cli(
         "service", "install", "--root", "root", "--config", "/srv/d.toml", cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
@@ -158,18 +153,18 @@ def test_install_without_root_exits_77_and_writes_nothing(monkeypatch, tmp_path,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_install_into_an_unusable_root_is_one_line(tmp_path):
+def test_install_into_an_unusable_root_is_one_line(tmp_path, run_cli):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    result = dashboard("service", "install", "--root", str(blocker))
+    result = run_cli("service", "install", "--root", str(blocker))
     assert result.returncode == 1
     assert result.stderr.strip().endswith("Not a directory")
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_bad_service_usage_exits_2():
-    assert dashboard("service").returncode == 2
-    assert dashboard("service", "print", "--root", "/tmp").returncode == 2
+def test_bad_service_usage_exits_2(run_cli):
+    assert run_cli("service").returncode == 2
+    assert run_cli("service", "print", "--root", "/tmp").returncode == 2
 
 
 def test_systemd_analyze_verify_accepts_the_printed_unit(systemd_analyze, tmp_path):

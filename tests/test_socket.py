@@ -15,16 +15,6 @@ SETTINGS = {"server": {"async_mode": "threading"}}
 
 
 @pytest.fixture
-def app(clock):
-    return create_app(SETTINGS, collectors=(Toy, Rows), clock=clock)
-
-
-@pytest.fixture
-def runtime(app):
-    return app.extensions["dashboard"]
-
-
-@pytest.fixture
 def connect(app):
     socketio = app.extensions["socketio"]
     clients = []
@@ -124,7 +114,7 @@ def test_since_returns_exactly_the_missed_samples(runtime, clock, connect):
 @pytest.fixture
 def stored(tmp_path, clock):
     """An app whose history file holds two days of toy samples, one every 10 s."""
-    settings = {**SETTINGS, "history": {"path": str(tmp_path / "h.sqlite3")}}
+    settings = {**SETTINGS, "history": {"path": str(tmp_path / "stored.sqlite3")}}
     app = create_app(settings, collectors=(Toy, Rows), clock=clock)
     runtime = app.extensions["dashboard"]
     runtime.history.open()

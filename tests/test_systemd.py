@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import socketio
 
 from tests.serverproc import ServerProcess, free_port
+from tests.waits import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -73,13 +73,19 @@ class Inbox:
         return [t for t, m in self.messages if f"{key}=" in m]
 
     def wait_for(self, key: str, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for _t, message in self.messages:
-                if f"{key}=" in message:
-                    return message
-            time.sleep(0.05)
-        raise AssertionError(f"no {key} within {timeout} s: {self.messages}")
+        def first() -> str | None:
+            return next((m for _t, m in self.messages if f"{key}=" in m), None)
+
+        return wait_until(first, f"a {key} notification", timeout)
+
+    def wait_for_pings(self, count: int, after: float = 0.0, timeout: float = 15) -> list[float]:
+        """Once ``count`` WATCHDOG pings arrived after ``after`` (monotonic): all of those."""
+
+        def pings() -> list[float]:
+            found = [t for t in self.of("WATCHDOG") if t > after]
+            return found if len(found) >= count else []
+
+        return wait_until(pings, f"{count} watchdog pings", timeout)
 
 
 @pytest.fixture
@@ -118,9 +124,7 @@ def test_ready_status_watchdog_and_stopping(server_factory, inbox):
     server = notified(server_factory, inbox)
     ready = inbox.wait_for("READY")
     assert "READY=1" in ready and "collectors ok" in ready and "MAINPID=" in ready
-    time.sleep(3)
-    pings = inbox.of("WATCHDOG")
-    assert len(pings) >= 4, inbox.messages  # every 0.5 s for WATCHDOG_USEC = 1 s
+    pings = inbox.wait_for_pings(6)  # every 0.5 s for WATCHDOG_USEC = 1 s
     assert all(b - a < 1.0 for a, b in itertools.pairwise(pings))
     assert any("history ok" in m for _t, m in inbox.messages if "STATUS=" in m)
     assert server.stop() == 0
@@ -128,46 +132,40 @@ def test_ready_status_watchdog_and_stopping(server_factory, inbox):
 
 
 def test_no_pings_while_the_event_loop_is_blocked_but_a_hung_plugin_is_fine(
-    server_factory, inbox, tmp_path
+    server_factory, inbox, tmp_path, sio_client
 ):
     folder = tmp_path / "plugins"
     folder.mkdir()
     (folder / "faults.py").write_text(PLUGINS)
     server = notified(server_factory, inbox, f'[plugins]\npaths = ["{folder}"]\n')
     inbox.wait_for("READY")
-    time.sleep(3)  # "stuck" hangs in C the whole time: pings go on
-    before = inbox.of("WATCHDOG")
-    assert len(before) >= 4 and max(b - a for a, b in itertools.pairwise(before)) < 1.0
+    before = inbox.wait_for_pings(6)  # "stuck" hangs in C the whole time: pings go on
+    assert max(b - a for a, b in itertools.pairwise(before)) < 1.0
     assert server.get_json("/healthz")["collectors"]["stuck"]["state"] in ("timeout", "hung")
 
-    sio = socketio.Client(reconnection=False)
-    sio.connect(server.url, namespaces=["/blocker"], transports=["websocket"])
+    sio = sio_client(server.url, ["/blocker"])
     blocked_at = time.monotonic()
     sio.emit("filter", {"seconds": 4}, namespace="/blocker")  # the loop stops for 4 s
-    time.sleep(6)
-    sio.disconnect()
+    inbox.wait_for_pings(2, after=blocked_at + 4.5)  # pings resume
     during = [t for t in inbox.of("WATCHDOG") if blocked_at + 0.5 < t < blocked_at + 3.5]
-    after = [t for t in inbox.of("WATCHDOG") if t > blocked_at + 4.5]
     assert during == [], "pinged while the event loop was blocked"
-    assert len(after) >= 2, "pings did not resume"
     assert server.stop() == 0
 
 
 def test_sigterm_at_random_moments_under_load_exits_0_with_an_intact_file(
-    server_factory, inbox, tmp_path
+    server_factory, inbox, tmp_path, sio_client
 ):
     rng = random.Random(11)
     settings = '[history]\npath = "h.sqlite3"\nflush_interval = "1s"\n'
     server = notified(server_factory, inbox, settings)
     for round_ in range(5):
         inbox.wait_for("READY")
-        clients = [socketio.Client(reconnection=False) for _ in range(5)]
         names = ["/cpu", "/memory", "/disk", "/network", "/processes"]
+        clients = [sio_client(server.url, names) for _ in range(5)]
         for client in clients:
-            client.connect(server.url, namespaces=names, transports=["websocket"])
             for name in names:
                 client.emit("subscribe", {"history": 3600}, namespace=name)
-        time.sleep(rng.uniform(0.3, 2.0))
+        time.sleep(rng.uniform(0.3, 2.0))  # the stop lands at a random moment: the point here
         inbox.messages.clear()
         assert server.stop() == 0, server.output()
         assert "STOPPING=1" in inbox.wait_for("STOPPING")
@@ -227,7 +225,7 @@ class Late(Collector):
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent", "threading"])
 def test_sighup_applies_intervals_collectors_and_plugins_and_names_the_rest(
-    server_factory, tmp_path, mode
+    server_factory, tmp_path, mode, sio_client
 ):
     folder = tmp_path / "plugins"
     folder.mkdir()
@@ -241,38 +239,28 @@ def test_sighup_applies_intervals_collectors_and_plugins_and_names_the_rest(
         f'[plugins]\npaths = ["{folder}"]\n'
     )
     server.proc.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 15
-    while "need a restart" not in server.output() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    log = server.output()
+    log = wait_until(lambda: "need a restart" in (out := server.output()) and out, "the reload")
     assert "cpu every 1 s -> 2 s" in log and "sensors stopped" in log, log
     assert f"late started (file {folder / 'late.py'})" in log
     assert "need a restart to take effect: [server]" in log
     listing = {c["name"]: c for c in server.get_json("/api/collectors")["collectors"]}
     assert listing["cpu"]["interval"] == 2.0 and "sensors" not in listing and "late" in listing
-    sio = socketio.Client(reconnection=False)
+    sio = sio_client(server.url, ["/late", "/sensors"])
     got: list[dict] = []
     sio.on("sample", got.append, namespace="/late")
-    sio.connect(server.url, namespaces=["/late", "/sensors"], transports=["websocket"])
-    try:
-        assert sio.call("subscribe", {}, namespace="/late", timeout=5)["ok"]
-        assert sio.call("subscribe", {}, namespace="/sensors", timeout=5) == {
-            "ok": False,
-            "error": "collector 'sensors' is not running (disabled in settings)",
-        }
-        deadline = time.monotonic() + 5
-        while not got and time.monotonic() < deadline:
-            time.sleep(0.1)
-    finally:
-        sio.disconnect()
-    assert got and got[-1]["values"] == {"late.v": 7.0}
+    assert sio.call("subscribe", {}, namespace="/late", timeout=5)["ok"]
+    assert sio.call("subscribe", {}, namespace="/sensors", timeout=5) == {
+        "ok": False,
+        "error": "collector 'sensors' is not running (disabled in settings)",
+    }
+    wait_until(lambda: got, "a sample from the reloaded plugin", timeout=5)
+    sio.disconnect()
+    assert got[-1]["values"] == {"late.v": 7.0}
 
     server.config.write_text("[server\nbroken")  # a bad file is refused as a whole
     server.proc.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 10
-    while "reload refused" not in server.output() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert "reload refused" in server.output() and "not valid TOML" in server.output()
+    wait_until(lambda: "reload refused" in server.output(), "the bad file refused")
+    assert "not valid TOML" in server.output()
     assert server.get_json("/healthz")["collectors"]["cpu"]["runs"] > 0  # still serving
     assert server.stop() == 0
     assert "Traceback" not in server.output()

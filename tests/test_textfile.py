@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import shutil
 import time
 from pathlib import Path
 
 import pytest
-import socketio
 
 from collectors import textfile
 from collectors.base import MAX_SERIES, SERIES_RE
@@ -467,35 +465,30 @@ def test_a_file_instead_of_a_folder_is_refused(tmp_path):
 
 
 @pytest.mark.server
-def test_a_dropped_prom_file_streams_on_the_textfile_namespace(server_factory, tmp_path):
+def test_a_dropped_prom_file_streams_on_the_textfile_namespace(
+    server_factory, tmp_path, sio_client, wait_until
+):
     folder = folder_with(tmp_path)
     server = server_factory(
         f'[collectors.textfile]\nenabled = true\npath = "{folder}"\ninterval = 0.5\n'
     )
-    sio = socketio.Client(reconnection=False)
-    inbox: queue.Queue = queue.Queue()
-    sio.on("sample", inbox.put, namespace="/textfile")
-    sio.on("series", lambda data: inbox.put({"series_event": data}), namespace="/textfile")
-    sio.connect(server.url, namespaces=["/textfile"], transports=["websocket"], wait_timeout=10)
-    try:
-        ack = sio.call("subscribe", {}, namespace="/textfile")
-        assert ack["ok"] is True and ack["collector"] == "textfile" and ack["interval"] == 0.5
-        publish(folder, "backup.prom", 'backup_age_seconds{job="db"} 3600\n')
-        deadline = time.monotonic() + 15
-        seen_series = False
-        while time.monotonic() < deadline:
-            message = inbox.get(timeout=10)
-            if "series_event" in message:
-                names = [s["name"] for s in message["series_event"]["series"]]
-                seen_series = seen_series or "textfile.backup_age_seconds.job_db" in names
-            elif "textfile.backup_age_seconds.job_db" in message["values"]:
-                break
-        assert seen_series
-        assert message["collector"] == "textfile"
-        assert message["values"]["textfile.backup_age_seconds.job_db"] == 3600.0
-        assert message["values"]["textfile.files_ok"] == 1.0
-    finally:
-        sio.disconnect()
+    sio = sio_client(server.url, ["/textfile"])
+    samples: list[dict] = []
+    series: list[str] = []
+    sio.on("sample", samples.append, namespace="/textfile")
+    sio.on("series", lambda data: series.extend(s["name"] for s in data["series"]), "/textfile")
+    ack = sio.call("subscribe", {}, namespace="/textfile")
+    assert ack["ok"] is True and ack["collector"] == "textfile" and ack["interval"] == 0.5
+    publish(folder, "backup.prom", 'backup_age_seconds{job="db"} 3600\n')
+    name = "textfile.backup_age_seconds.job_db"
+    message = wait_until(
+        lambda: next((s for s in samples if name in s["values"]), None), f"a sample with {name}"
+    )
+    sio.disconnect()
+    assert name in series  # the series event came first
+    assert message["collector"] == "textfile"
+    assert message["values"][name] == 3600.0
+    assert message["values"]["textfile.files_ok"] == 1.0
     health = server.get_json("/healthz")
     assert health["collectors"]["textfile"]["state"] == "ok"
     assert server.stop() == 0
