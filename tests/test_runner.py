@@ -10,8 +10,9 @@ import time
 import pytest
 
 from collectors import Sample, Series
+from dashboard.pipeline import runner as runner_module
 from dashboard.pipeline.payloads import Prepared
-from dashboard.pipeline.runner import CollectorRunner
+from dashboard.pipeline.runner import CollectorFault, CollectorRunner
 from dashboard.workers import NativeWorkers
 from tests.clock import Clock
 from tests.toy import Toy
@@ -176,3 +177,36 @@ def test_a_series_without_the_collector_prefix_is_refused(make, published):
     runner.tick()
     assert runner.health.state == "failing" and not published
     assert "series 'other.x' must start with 'toy.'" in runner.health.last_error
+
+
+def test_filter_checks_run_side_by_side_and_only_a_hung_one_holds_new_ones(make, monkeypatch):
+    runner = make()
+    both_inside = threading.Barrier(2, timeout=5)
+    release = threading.Event()
+
+    def parse(request):
+        if request.get("hang"):
+            release.wait(10)
+        elif request.get("pair"):
+            both_inside.wait()  # fails unless two checks are in parse_filter at once
+        return {"ok": True}
+
+    runner.collector.parse_filter = parse
+    results: list = []
+    pair = [threading.Thread(target=lambda: results.append(runner.check_filter({"pair": 1})))
+            for _ in range(2)]  # fmt: skip
+    for thread in pair:
+        thread.start()
+    for thread in pair:
+        thread.join(10)
+    assert results == [{"ok": True}, {"ok": True}]
+
+    monkeypatch.setattr(runner_module, "FILTER_TIMEOUT", 0.2)
+    with pytest.raises(CollectorFault, match=r"parse_filter\(\) took longer than 0.2 s"):
+        runner.check_filter({"hang": True})
+    with pytest.raises(CollectorFault, match="still checking an earlier filter"):
+        runner.check_filter({})
+    assert runner.health.failures == 1 and runner.health.state == "timeout"
+    release.set()
+    wait_until(lambda: not runner._stuck, "the hung check returned")
+    assert runner.check_filter({}) == {"ok": True}

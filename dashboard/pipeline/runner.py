@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from collectors.base import Collector, Series
 from dashboard.pipeline.payloads import FilterFault, Prepared, normalized_filter
 from dashboard.pipeline.validate import BadOutput, Reading, check_series, validate
-from dashboard.workers import NativeWorkers
+from dashboard.workers import NativeWorkers, native_lock
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
@@ -74,6 +74,14 @@ class _Failed:
 _Outcome = Prepared | _Failed
 
 
+@dataclass
+class _Check:
+    """One parse_filter call: whether it returned, whether its caller gave up waiting."""
+
+    returned: bool = False
+    timed_out: bool = False
+
+
 class CollectorRunner:
     """Runs one collector on its schedule behind an error boundary."""
 
@@ -95,7 +103,10 @@ class CollectorRunner:
         self.health = Health()
         self.series: list[Series] = list(series)  # described at load, in a native thread
         self._inflight = False
-        self._checking = False  # a parse_filter call is running
+        # parse_filter calls that timed out and have not returned: while there is one, new
+        # checks are refused, so a hung filter cannot take every worker thread.
+        self._stuck = 0
+        self._checks = native_lock()
         self._retry_at = 0.0
 
     def tick(self) -> None:
@@ -121,14 +132,18 @@ class CollectorRunner:
         ``ValueError`` (a bad request) propagates; anything else the collector does — raise,
         hang, return garbage — is counted as its fault and raised as ``CollectorFault``.
         """
-        if self._checking:
+        if self._stuck:
             raise CollectorFault(
                 f"collector {self.name!r} is still checking an earlier filter (hung?)"
             )
-        self._checking = True
+        check = _Check()
         try:
-            result = self.workers.call(lambda: self._parse(request), FILTER_TIMEOUT)
+            result = self.workers.call(lambda: self._parse(request, check), FILTER_TIMEOUT)
         except TimeoutError:
+            with self._checks:
+                if not check.returned:
+                    check.timed_out = True
+                    self._stuck += 1
             result = _Failed(TimeoutError(f"parse_filter() took longer than {FILTER_TIMEOUT:g} s"))
         if isinstance(result, _Failed):
             message = describe_error(result.error)
@@ -136,7 +151,7 @@ class CollectorRunner:
             raise CollectorFault(f"collector {self.name!r} failed to check the filter: {message}")
         return result
 
-    def _parse(self, request: Mapping[str, Any]) -> dict[str, Any] | _Failed:
+    def _parse(self, request: Mapping[str, Any], check: _Check) -> dict[str, Any] | _Failed:
         """In the native thread: the plugin's code, then our check of what it returned."""
         try:
             try:
@@ -150,7 +165,10 @@ class CollectorRunner:
             except (TypeError, ValueError, RecursionError) as exc:  # garbage: its fault
                 return _Failed(BadOutput(str(exc)))
         finally:
-            self._checking = False
+            with self._checks:
+                check.returned = True
+                if check.timed_out:
+                    self._stuck -= 1
 
     def _guarded(self) -> _Outcome:
         """Runs in the native thread: the only place the collector's own code executes."""

@@ -68,6 +68,7 @@ def create_app(
     app.register_blueprint(routes.bp)
     for name in app.extensions["dashboard"].runners:
         add_namespace(app, name)
+    # WSGI middleware the way Flask documents it; mypy reads wsgi_app as a method.
     app.wsgi_app = HostGuard(app.wsgi_app, allowed_hosts(server))  # type: ignore[method-assign]
     return app
 
