@@ -10,9 +10,10 @@ import time
 import pytest
 
 from collectors import Sample, Series
-from dashboard.pipeline import runner as runner_module
+from dashboard.pipeline import filters
+from dashboard.pipeline.filters import CollectorFault
 from dashboard.pipeline.payloads import Prepared
-from dashboard.pipeline.runner import CollectorFault, CollectorRunner
+from dashboard.pipeline.runner import CollectorRunner
 from dashboard.workers import NativeWorkers
 from tests.clock import Clock
 from tests.toy import Toy
@@ -201,12 +202,12 @@ def test_filter_checks_run_side_by_side_and_only_a_hung_one_holds_new_ones(make,
         thread.join(10)
     assert results == [{"ok": True}, {"ok": True}]
 
-    monkeypatch.setattr(runner_module, "FILTER_TIMEOUT", 0.2)
+    monkeypatch.setattr(filters, "FILTER_TIMEOUT", 0.2)
     with pytest.raises(CollectorFault, match=r"parse_filter\(\) took longer than 0.2 s"):
         runner.check_filter({"hang": True})
     with pytest.raises(CollectorFault, match="still checking an earlier filter"):
         runner.check_filter({})
     assert runner.health.failures == 1 and runner.health.state == "timeout"
     release.set()
-    wait_until(lambda: not runner._stuck, "the hung check returned")
+    wait_until(lambda: not runner._filters.stuck, "the hung check returned")
     assert runner.check_filter({}) == {"ok": True}

@@ -22,9 +22,9 @@ from collectors.base import Collector, Series, merge_options
 from collectors.builtin import BUILTIN
 from collectors.messages import did_you_mean
 from collectors.probe import Probe, ProbeCollector
+from dashboard.pipeline.filters import describe_error
 from dashboard.pipeline.payloads import normalized_filter
 from dashboard.pipeline.plugins import Call, Candidate, PluginError, Skipped, discover
-from dashboard.pipeline.runner import describe_error
 from dashboard.pipeline.validate import BadOutput, check_series
 from dashboard.settings import CollectorSettings, Settings, SettingsError
 

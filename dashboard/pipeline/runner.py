@@ -6,7 +6,7 @@ own checks of what they returned, and each room's ``apply_filter`` (``Outlet.pre
 whatever the collector does (raise, hang, ``sys.exit()``, return garbage) ends up as a failure
 counted here and shown in ``/healthz``, while the other collectors keep their cadence. Back
 on the event loop, ``Outlet.publish`` only writes prepared text. A client's filter request is
-checked the same way (``check_filter``): in a native thread, with a timeout.
+checked the same way (``check_filter``, see ``filters``): in a native thread, with a timeout.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from collectors.base import Collector, Series
-from dashboard.pipeline.payloads import FilterFault, Prepared, normalized_filter
+from dashboard.pipeline.filters import FilterCheck, describe_error
+from dashboard.pipeline.payloads import FilterFault, Prepared
 from dashboard.pipeline.validate import BadOutput, Reading, check_series, validate
-from dashboard.workers import NativeWorkers, native_lock
+from dashboard.workers import NativeWorkers
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
-FILTER_TIMEOUT = 2.0  # parse_filter is a pure function of the request: anything slower is a fault
 
 
 class Outlet(Protocol):
@@ -32,11 +32,6 @@ class Outlet(Protocol):
 
     def prepare(self, name: str, reading: Reading, series: list[Series] | None) -> Prepared: ...
     def publish(self, name: str, prepared: Prepared) -> None: ...
-
-
-class CollectorFault(Exception):
-    """The collector's own code failed while serving a client's request; the message says so
-    in words fit for the client (the details are in the log and ``/healthz``)."""
 
 
 @dataclass
@@ -74,14 +69,6 @@ class _Failed:
 _Outcome = Prepared | _Failed
 
 
-@dataclass
-class _Check:
-    """One parse_filter call: whether it returned, whether its caller gave up waiting."""
-
-    returned: bool = False
-    timed_out: bool = False
-
-
 class CollectorRunner:
     """Runs one collector on its schedule behind an error boundary."""
 
@@ -103,10 +90,7 @@ class CollectorRunner:
         self.health = Health()
         self.series: list[Series] = list(series)  # described at load, in a native thread
         self._inflight = False
-        # parse_filter calls that timed out and have not returned: while there is one, new
-        # checks are refused, so a hung filter cannot take every worker thread.
-        self._stuck = 0
-        self._checks = native_lock()
+        self._filters = FilterCheck(collector, workers, self._filter_fault)
         self._retry_at = 0.0
 
     def tick(self) -> None:
@@ -127,48 +111,11 @@ class CollectorRunner:
         self._finish(outcome)
 
     def check_filter(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        """The collector's ``parse_filter(request)``, normalized, run off the event loop.
+        """A client's filter, checked by the collector off the event loop (``filters``)."""
+        return self._filters(request)
 
-        ``ValueError`` (a bad request) propagates; anything else the collector does — raise,
-        hang, return garbage — is counted as its fault and raised as ``CollectorFault``.
-        """
-        if self._stuck:
-            raise CollectorFault(
-                f"collector {self.name!r} is still checking an earlier filter (hung?)"
-            )
-        check = _Check()
-        try:
-            result = self.workers.call(lambda: self._parse(request, check), FILTER_TIMEOUT)
-        except TimeoutError:
-            with self._checks:
-                if not check.returned:
-                    check.timed_out = True
-                    self._stuck += 1
-            result = _Failed(TimeoutError(f"parse_filter() took longer than {FILTER_TIMEOUT:g} s"))
-        if isinstance(result, _Failed):
-            message = describe_error(result.error)
-            self._fail(message, error=result.error, backoff=False)
-            raise CollectorFault(f"collector {self.name!r} failed to check the filter: {message}")
-        return result
-
-    def _parse(self, request: Mapping[str, Any], check: _Check) -> dict[str, Any] | _Failed:
-        """In the native thread: the plugin's code, then our check of what it returned."""
-        try:
-            try:
-                value = self.collector.parse_filter(request)
-            except ValueError:
-                raise  # the request is bad: the client is told why
-            except BaseException as exc:  # SystemExit and friends must not escape a plugin
-                return _Failed(exc)
-            try:
-                return normalized_filter(value)
-            except (TypeError, ValueError, RecursionError) as exc:  # garbage: its fault
-                return _Failed(BadOutput(str(exc)))
-        finally:
-            with self._checks:
-                check.returned = True
-                if check.timed_out:
-                    self._stuck -= 1
+    def _filter_fault(self, error: BaseException) -> None:
+        self._fail(describe_error(error), error=error, backoff=False)
 
     def _guarded(self) -> _Outcome:
         """Runs in the native thread: the only place the collector's own code executes."""
@@ -244,17 +191,6 @@ class CollectorRunner:
                 f"; retry in {delay:.0f} s" if backoff else "",
                 message,
             )
-
-
-def describe_error(error: BaseException) -> str:
-    """A collector's exception in one line (the traceback goes to the log once)."""
-    if isinstance(error, TimeoutError):
-        return str(error)
-    if isinstance(error, BadOutput):
-        return f"bad output: {error}"
-    if isinstance(error, SystemExit):
-        return f"called sys.exit({error.code!r})"
-    return f"{type(error).__name__}: {error}"
 
 
 def _faults_message(faults: list[FilterFault]) -> str:

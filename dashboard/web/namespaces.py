@@ -19,7 +19,8 @@ from flask_socketio import Namespace
 
 from collectors.messages import kind, quoted
 from dashboard.history.tiers import Query
-from dashboard.pipeline.runner import CollectorFault, CollectorRunner
+from dashboard.pipeline.filters import CollectorFault
+from dashboard.pipeline.runner import CollectorRunner
 from dashboard.web.protocol import RequestError, as_object, parse_subscribe
 from dashboard.web.wirejson import MALFORMED
 
