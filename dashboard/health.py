@@ -59,3 +59,34 @@ def alive(runtime: Runtime) -> bool:
     its job returns after the timeout)."""
     shortest = min((r.interval for r in runtime.runners.values()), default=5.0)
     return runtime.scheduler.alive(within=max(10.0, 3 * shortest))
+
+
+STALE_AFTER = 10.0  # seconds without a sample before a host counts as stale, at the least
+
+
+def hosts(runtime: Runtime) -> list[dict[str, Any]]:
+    """Every host served: when it last sent a sample, whether it went quiet, its collectors.
+
+    A host is stale once it has sent nothing for three of its shortest intervals (at least
+    ``STALE_AFTER`` seconds), or has sent nothing at all yet.
+    """
+    now = runtime.clock()
+    found: dict[str, list[Any]] = {}
+    for topic in runtime.hub.topics():
+        if topic.host == runtime.hub.host and topic.collector.name not in runtime.runners:
+            continue  # this machine's, stopped by a reload
+        found.setdefault(topic.host, []).append(topic)
+    listed = []
+    for host, topics in found.items():
+        seen = [t.last_seen for t in topics if t.last_seen is not None]
+        last_seen = max(seen) if seen else None
+        quiet = max(STALE_AFTER, 3 * min(t.interval for t in topics))
+        listed.append(
+            {
+                "host": host,
+                "last_seen": last_seen,
+                "stale": last_seen is None or now - last_seen > quiet,
+                "collectors": [t.collector.name for t in topics],
+            }
+        )
+    return listed

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -17,6 +17,7 @@ from collectors.base import Collector
 from collectors.probe import hostname
 from dashboard.history.tiers import Answer, History, Query
 from dashboard.looplag import LoopLag
+from dashboard.pipeline.filters import FilterCheck, describe_error
 from dashboard.pipeline.hub import Emitter, Hub
 from dashboard.pipeline.plugins import PluginError, Skipped
 from dashboard.pipeline.registry import Loaded, Registry
@@ -52,6 +53,7 @@ class Runtime:
         self.skipped: list[Skipped] = []
         self.plugin_errors: list[PluginError] = []
         self.origins: dict[str, str] = {}
+        self._checks: dict[str, FilterCheck] = {}  # for collectors only other hosts run
         self.note_registry(registry)
         for error in registry.errors:
             log.error("%s — the plugin is disabled", error)
@@ -90,11 +92,27 @@ class Runtime:
             clock=self.clock,
         )
         self.runners[item.collector.name] = runner
-        if self.hub.knows(item.collector.name):  # running again after a reload: same rooms
-            self.hub.replace(item.collector, item.default_filter)
-        else:
-            self.hub.add(item.collector, item.default_filter)
+        new = not self.hub.knows(item.collector.name)  # else running again after a reload
+        self.hub.add(item.collector, item.default_filter, item.series, item.interval)
+        if new:
             self.history.register(item.collector.name, item.interval)
+
+    def check_filter(self, name: str, request: Mapping[str, Any]) -> dict[str, Any]:
+        """A client's filter for collector ``name``, checked off the event loop by the
+        collector's code: this machine's runner, else a stand-in of another host's."""
+        runner = self.runners.get(name)
+        if runner is not None:
+            return runner.check_filter(request)
+        check = self._checks.get(name)
+        if check is None:
+            topics = self.hub.topics(name)
+            if not topics:
+                raise ValueError(f"collector {name!r} is not served here")
+            check = self._checks[name] = FilterCheck(topics[0].collector, self.workers, self._fault)
+        return check(request)
+
+    def _fault(self, error: BaseException) -> None:
+        log.error("a filter check failed: %s", describe_error(error), exc_info=error)
 
     def why_not_running(self, name: str) -> str:
         """Why a collector this run has served (or been asked for) has no runner now."""

@@ -121,3 +121,26 @@ def test_ten_years_is_clamped_to_what_is_kept(app, clock):
     body = get(app, f"/api/history/toy?seconds={10 * 365 * 86_400}").get_json()
     assert body["seconds"] == 30 * 86_400 and body["tier"] == "rollup"
     assert body["ts"][0] >= clock.now - 3 * 3600 and body["ts"][-1] == clock.now
+
+
+def test_hosts_lists_this_machine_with_its_collectors_and_goes_stale(app, clock):
+    runtime = app.extensions["dashboard"]
+    [host] = get(app, "/api/hosts").get_json()
+    assert host["host"] == runtime.hub.host and host["collectors"] == ["toy", "rows"]
+    assert host["stale"] is True and host["last_seen"] is None  # nothing published yet
+    runtime.runners["toy"].tick()
+    [host] = get(app, "/api/hosts").get_json()
+    assert host["stale"] is False and host["last_seen"] == clock.now
+    clock.now += 11
+    assert get(app, "/api/hosts").get_json()[0]["stale"] is True
+
+
+def test_history_and_metrics_name_the_host(app):
+    runtime = app.extensions["dashboard"]
+    me = runtime.hub.host
+    assert get(app, f"/api/history/toy?host={me}").get_json()["host"] == me
+    error = get(app, "/api/history/toy?host=elsewhere", status=400).get_json()["error"]
+    assert error == f"host 'elsewhere' is not served here (known: {me})"
+    text = get(app, "/metrics").get_data(as_text=True)
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert families["dashboard_toy_a"].samples[0].labels == {"host": me}

@@ -1,16 +1,18 @@
 """Where samples are emitted: one room per distinct subscription, one emit per room.
 
-Clients that ask for the same series with the same filter share a room, so a sample is cut,
-serialized and emitted once for all of them. The cutting and serializing happen in the
-collector's native worker thread (``prepare``, see ``payloads``); on the event loop,
-``publish`` only records the reading in history and writes each room's text. This is the only
-module that calls ``emit``.
+A namespace serves one collector, for every host that has it (this machine's own collectors,
+and under scale-out each agent's). A client subscribes to one host per namespace; clients
+that ask for the same host, series and filter share a room, so a sample is cut, serialized
+and emitted once for all of them. The cutting and serializing happen in the collector's
+native worker thread (``prepare``, see ``payloads``); on the event loop, ``publish`` only
+records the reading in history and writes each room's text. This is the only module that
+calls ``emit``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,21 +38,27 @@ class Recorder(Protocol):
 
 
 @dataclass
-class _Client:
-    series: tuple[str, ...] | None = None
-    filter: Mapping[str, Any] | None = None
-    room: str | None = None
+class Topic:
+    """One collector on one host: what a subscriber is told, and where its history is kept."""
+
+    host: str
+    collector: Collector  # for its filter code (a stand-in for another host's collector)
+    default_filter: Mapping[str, Any] | None
+    series: list[Series]
+    interval: float
+    key: str  # its history's name: the collector, or "<host>/<collector>" for another host
+    seq: int = 0
+    last_seen: float | None = None
+    rooms: dict[str, tuple[RoomSpec, int]] = field(default_factory=dict)
 
 
 @dataclass
-class _Topic:
-    """One collector's namespace: its sequence counter, clients and rooms."""
-
-    collector: Collector
-    default_filter: Mapping[str, Any] | None
-    seq: int = 0
-    clients: dict[str, _Client] = field(default_factory=dict)
-    rooms: dict[str, tuple[RoomSpec, int]] = field(default_factory=dict)
+class _Client:
+    host: str | None = None
+    series: tuple[str, ...] | None = None
+    filter: Mapping[str, Any] | None = None
+    room: str | None = None
+    room_host: str | None = None  # whose topic holds ``room``
 
 
 class Hub:
@@ -58,77 +66,113 @@ class Hub:
 
     def __init__(self, emitter: Emitter, history: Recorder, host: str) -> None:
         self.emitter, self.history, self.host = emitter, history, host
-        self._topics: dict[str, _Topic] = {}
+        self._topics: dict[tuple[str, str], Topic] = {}
+        self._clients: dict[str, dict[str, _Client]] = {}  # namespace name -> sid -> client
         # Taken from the event loop and from collectors' native threads (``prepare``): a
         # real lock, held only for dictionary work, never across I/O.
         self._lock = native_lock()
 
-    def add(self, collector: Collector, default_filter: Mapping[str, Any] | None) -> None:
-        """Serve a collector; ``default_filter`` is what clients that never sent one get."""
-        self._topics[collector.name] = _Topic(collector, default_filter)
+    def key(self, host: str, name: str) -> str:
+        """The history name of ``name`` on ``host``: this machine keeps its plain names."""
+        return name if host == self.host else f"{host}/{name}"
+
+    def add(
+        self,
+        collector: Collector,
+        default_filter: Mapping[str, Any] | None,
+        series: Sequence[Series] = (),
+        interval: float = 1.0,
+        host: str | None = None,
+    ) -> Topic:
+        """Serve a collector of ``host`` (this machine by default); a known one is updated
+        in place (a reload): its clients and rooms stay."""
+        host = host or self.host
+        with self._lock:
+            topic = self._topics.get((host, collector.name))
+            if topic is None:
+                topic = Topic(host, collector, default_filter, list(series), interval,
+                              self.key(host, collector.name))  # fmt: skip
+                self._topics[(host, collector.name)] = topic
+                self._clients.setdefault(collector.name, {})
+            else:
+                topic.collector, topic.default_filter = collector, default_filter
+                topic.series, topic.interval = list(series), interval
+            return topic
 
     def knows(self, name: str) -> bool:
-        return name in self._topics
+        return name in self._clients
 
-    def replace(self, collector: Collector, default_filter: Mapping[str, Any] | None) -> None:
-        """A new instance for a known namespace (a reload): clients and rooms stay."""
-        topic = self._topics[collector.name]
-        topic.collector, topic.default_filter = collector, default_filter
+    def topic(self, name: str, host: str | None = None) -> Topic | None:
+        return self._topics.get((host or self.host, name))
 
-    def seq(self, name: str) -> int:
-        return self._topics[name].seq
-
-    def subscribe(self, name: str, sid: str, series: tuple[str, ...] | None) -> None:
+    def topics(self, name: str | None = None) -> list[Topic]:
+        """Every host's topic of ``name`` (or every topic), in the order they appeared."""
         with self._lock:
-            client = self._topics[name].clients.setdefault(sid, _Client())
-            client.series = series
+            return [t for t in self._topics.values() if name is None or t.collector.name == name]
+
+    def hosts(self) -> list[str]:
+        with self._lock:
+            return list(dict.fromkeys(host for host, _name in self._topics))
+
+    def subscribe(
+        self, name: str, sid: str, series: tuple[str, ...] | None, host: str | None = None
+    ) -> None:
+        with self._lock:
+            client = self._clients[name].setdefault(sid, _Client())
+            client.host, client.series = host or self.host, series
             self._move(name, sid, client, subscribed=True)
 
     def set_filter(self, name: str, sid: str, flt: Mapping[str, Any]) -> None:
         with self._lock:
-            client = self._topics[name].clients.setdefault(sid, _Client())
+            client = self._clients[name].setdefault(sid, _Client())
             client.filter = flt
             self._move(name, sid, client, subscribed=client.room is not None)
 
     def unsubscribe(self, name: str, sid: str) -> None:
         with self._lock:
-            client = self._topics[name].clients.get(sid)
+            client = self._clients[name].get(sid)
             if client is not None:
                 self._move(name, sid, client, subscribed=False)
 
     def drop(self, name: str, sid: str) -> None:
         """Forget a disconnected client (the server already removed it from its rooms)."""
         with self._lock:
-            topic = self._topics.get(name)
-            client = None if topic is None else topic.clients.pop(sid, None)
-            if topic is not None and client is not None and client.room is not None:
-                self._release(topic, client.room)
+            client = self._clients.get(name, {}).pop(sid, None)
+            if client is not None and client.room is not None and client.room_host is not None:
+                self._release(self._topics[(client.room_host, name)], client.room)
 
     def clients(self) -> int:
         with self._lock:
-            return sum(len(t.clients) for t in self._topics.values())
+            return sum(len(clients) for clients in self._clients.values())
 
-    def prepare(self, name: str, reading: Reading, series: list[Series] | None) -> Prepared:
+    def prepare(
+        self, name: str, reading: Reading, series: list[Series] | None, host: str | None = None
+    ) -> Prepared:
         """Every room's payload for a reading; runs in the collector's native thread."""
-        topic = self._topics[name]
+        topic = self._topics[(host or self.host, name)]
         with self._lock:
             rooms = [(key, spec) for key, (spec, _members) in topic.rooms.items()]
-        ready, faults = payloads.prepare(topic.collector, self.host, reading, rooms)
+        ready, faults = payloads.prepare(topic.collector, topic.host, reading, rooms)
         return Prepared(reading, series, ready, faults)
 
-    def publish(self, name: str, prepared: Prepared) -> None:
+    def publish(
+        self, name: str, prepared: Prepared, host: str | None = None, seq: int | None = None
+    ) -> None:
         """Record the reading and write each room's prepared text (on the event loop).
 
-        A room that appeared after ``prepare`` took its list gets this reading from history
-        (its subscribe ack) or not at all, and every later one live.
+        ``seq`` is the sample's number where its host counts them (an agent); this machine's
+        are counted here. A room that appeared after ``prepare`` took its list gets this
+        reading from history (its subscribe ack) or not at all, and every later one live.
         """
-        topic = self._topics[name]
-        with self._lock:
-            topic.seq += 1
-            seq = topic.seq
-            live = list(topic.rooms)
+        topic = self._topics[(host or self.host, name)]
         reading = prepared.reading
-        self.history.append(name, reading.ts, reading.values)
+        with self._lock:
+            topic.seq = topic.seq + 1 if seq is None else seq
+            topic.last_seen = reading.ts
+            if prepared.series is not None:
+                topic.series = list(prepared.series)
+            live = list(topic.rooms)
+        self.history.append(topic.key, reading.ts, reading.values)
         namespace = "/" + name
         if prepared.series is not None and live:
             body = {"series": [s.as_dict() for s in prepared.series]}
@@ -136,28 +180,31 @@ class Hub:
         for key in live:
             payload = prepared.payloads.get(key)
             if payload is not None:
-                self.emitter.emit("sample", payload.with_seq(seq), namespace=namespace, to=key)
+                self.emitter.emit(
+                    "sample", payload.with_seq(topic.seq), namespace=namespace, to=key
+                )
 
     def _move(self, name: str, sid: str, client: _Client, subscribed: bool) -> None:
-        topic = self._topics[name]
+        topic = self._topics.get((client.host, name)) if client.host is not None else None
         target = None
-        if subscribed:
-            target = RoomSpec(client.series, client.filter or topic.default_filter)
+        if subscribed and topic is not None:
+            target = RoomSpec(client.series, client.filter or topic.default_filter, topic.host)
         new_key = target.key if target is not None else None
         if new_key == client.room:
             return
         namespace = "/" + name
-        if client.room is not None:
+        if client.room is not None and client.room_host is not None:
             self.emitter.leave_room(sid, client.room, namespace=namespace)
-            self._release(topic, client.room)
-        if target is not None and new_key is not None:
+            self._release(self._topics[(client.room_host, name)], client.room)
+        if target is not None and new_key is not None and topic is not None:
             self.emitter.enter_room(sid, new_key, namespace=namespace)
             spec, members = topic.rooms.get(new_key, (target, 0))
             topic.rooms[new_key] = (spec, members + 1)
         client.room = new_key
+        client.room_host = topic.host if new_key is not None and topic is not None else None
 
     @staticmethod
-    def _release(topic: _Topic, key: str) -> None:
+    def _release(topic: Topic, key: str) -> None:
         spec, members = topic.rooms[key]
         if members <= 1:
             del topic.rooms[key]

@@ -25,14 +25,17 @@ MAX_FILTER_TEXT = 4_096  # a normalized filter, as JSON; more is not a filter bu
 
 @dataclass(frozen=True)
 class RoomSpec:
-    """What every member of a room asked for: a series subset and a normalized filter."""
+    """What every member of a room asked for: a host, a series subset, a normalized filter."""
 
     series: tuple[str, ...] | None
     filter: Mapping[str, Any] | None
+    host: str = ""
 
     @property
     def key(self) -> str:
-        body = json.dumps([self.series, self.filter], sort_keys=True, separators=(",", ":"))
+        body = json.dumps(
+            [self.host, self.series, self.filter], sort_keys=True, separators=(",", ":")
+        )
         return "sub:" + hashlib.sha1(body.encode()).hexdigest()[:20]
 
 

@@ -96,6 +96,9 @@ def apply(
             changes.append(f"{name} every {runner.interval:g} s -> {item.interval:g} s")
             runner.interval, runner.timeout = item.interval, item.timeout
             runtime.scheduler.reschedule(name, item.interval)
+            topic = runtime.hub.topic(name)
+            if topic is not None:
+                topic.interval = item.interval
     known = {str(e) for e in runtime.plugin_errors}
     for error in registry.errors:
         if str(error) not in known:

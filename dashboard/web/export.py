@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dashboard.history.tiers import Answer
-from dashboard.web.protocol import RequestError, series_names
+from dashboard.web.protocol import RequestError, pick_host, series_names
 
 FORMATS = ("json", "csv")
+PARAMETERS = ("format", "host", "seconds", "series")
 DEFAULT_SECONDS = 300.0
 
 
@@ -26,13 +27,24 @@ class ExportRequest:
     seconds: float
     series: tuple[str, ...] | None
     format: str
+    host: str
 
 
-def parse(args: Mapping[str, str], max_seconds: float, known: Collection[str]) -> ExportRequest:
-    """Validate ``seconds``, ``series`` and ``format``; unknown parameters are errors too."""
+def parse(
+    args: Mapping[str, str],
+    max_seconds: float,
+    hosts: Mapping[str, Collection[str]],
+    default_host: str | None,
+) -> ExportRequest:
+    """Validate ``host``, ``seconds``, ``series`` and ``format`` (``hosts``: each host's
+    series of this collector); unknown parameters are errors too."""
     for key in args:
-        if key not in ("seconds", "series", "format"):
-            raise RequestError(f"unknown parameter {key[:32]!r} (known: format, seconds, series)")
+        if key not in PARAMETERS:
+            raise RequestError(
+                f"unknown parameter {key[:32]!r} (known: {', '.join(sorted(PARAMETERS))})"
+            )
+    host = pick_host(args.get("host"), hosts, default_host)
+    known = hosts[host]
     text = args.get("seconds", f"{DEFAULT_SECONDS:g}")
     try:
         seconds = float(text)
@@ -49,7 +61,7 @@ def parse(args: Mapping[str, str], max_seconds: float, known: Collection[str]) -
     fmt = args.get("format", "json")
     if fmt not in FORMATS:
         raise RequestError(f"format={fmt[:32]!r}: expected one of {', '.join(FORMATS)}")
-    return ExportRequest(min(seconds, max_seconds), series, fmt)
+    return ExportRequest(min(seconds, max_seconds), series, fmt, host)
 
 
 def csv_text(answer: Answer) -> str:

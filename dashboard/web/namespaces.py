@@ -20,7 +20,7 @@ from flask_socketio import Namespace
 from collectors.messages import kind, quoted
 from dashboard.history.tiers import Query
 from dashboard.pipeline.filters import CollectorFault
-from dashboard.pipeline.runner import CollectorRunner
+from dashboard.pipeline.hub import Topic
 from dashboard.web.protocol import RequestError, as_object, parse_subscribe
 from dashboard.web.wirejson import MALFORMED
 
@@ -72,24 +72,28 @@ class CollectorNamespace(Namespace):
     def on_unsubscribe(self, *args: Any) -> dict[str, Any]:
         return self._answer("unsubscribe", self._unsubscribe, args)
 
-    def _runner(self) -> CollectorRunner:
-        """This namespace's runner; a collector stopped by a reload is a clear refusal."""
-        runner = self.runtime.runners.get(self.name)
-        if runner is None:
+    def _topics(self) -> dict[str, Topic]:
+        """Every host that serves this collector now; none is a clear refusal (a collector
+        stopped by a reload, say)."""
+        topics = {t.host: t for t in self.runtime.hub.topics(self.name)}
+        if self.runtime.hub.host in topics and self.name not in self.runtime.runners:
+            del topics[self.runtime.hub.host]  # this machine's, stopped
+        if not topics:
             why = self.runtime.why_not_running(self.name)
             raise RequestError(f"collector {self.name!r} is not running ({why})")
-        return runner
+        return topics
 
     def _subscribe(self, data: Any) -> dict[str, Any]:
-        runner = self._runner()
+        topics = self._topics()
         sub = parse_subscribe(
             data,
-            {s.name for s in runner.series},
-            self.runtime.history.window,
+            {host: {s.name for s in t.series} for host, t in topics.items()},
             self.runtime.hub.host,
+            self.runtime.history.window,
             clock=self.runtime.clock,
         )
-        self.runtime.hub.subscribe(self.name, _sid(), sub.series)
+        topic = topics[sub.host]
+        self.runtime.hub.subscribe(self.name, _sid(), sub.series, sub.host)
         start = (
             sub.since
             if sub.since is not None
@@ -97,7 +101,7 @@ class CollectorNamespace(Namespace):
         )
         backfill: dict[str, Any] = {"ts": [], "values": {}}
         if start is not None:
-            query = Query(self.name, start, series=sub.series)
+            query = Query(topic.key, start, series=sub.series)
             try:
                 answer = self.runtime.query_history(query)
             except TimeoutError:
@@ -110,21 +114,21 @@ class CollectorNamespace(Namespace):
         return {
             "ok": True,
             "collector": self.name,
-            "host": self.runtime.hub.host,
-            "interval": runner.interval,
-            "seq": self.runtime.hub.seq(self.name),
+            "host": topic.host,
+            "interval": topic.interval,
+            "seq": topic.seq,
             "series": [
-                s.as_dict() for s in runner.series if sub.series is None or s.name in sub.series
+                s.as_dict() for s in topic.series if sub.series is None or s.name in sub.series
             ],
             "history": backfill,
         }
 
     def _filter(self, data: Any) -> dict[str, Any]:
-        runner = self._runner()
+        self._topics()
         if not isinstance(data, Mapping):
             raise RequestError(f"expected an object, got {kind(data, 'json')}")
         try:
-            normalized = runner.check_filter(data)
+            normalized = self.runtime.check_filter(self.name, data)
         except (ValueError, CollectorFault) as exc:
             raise RequestError(str(exc)) from None
         self.runtime.hub.set_filter(self.name, _sid(), normalized)

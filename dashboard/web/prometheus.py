@@ -2,7 +2,8 @@
 
 A custom ``prometheus_client`` collector reads the memory history and the runners' health
 at scrape time (nothing is kept twice). Names follow the series: ``cpu.total`` becomes
-``dashboard_cpu_total``. Beside them, node_exporter-style self-metrics per collector:
+``dashboard_cpu_total``, with a ``host`` label (this machine, or each agent's under
+scale-out). Beside them, node_exporter-style self-metrics per collector:
 ``dashboard_collector_duration_seconds`` and ``dashboard_collector_success``.
 """
 
@@ -41,22 +42,27 @@ class RuntimeCollector(Collector):
         yield from self._self_metrics()
 
     def _values(self) -> Iterator[Metric]:
-        seen: set[str] = set()  # two series may sanitize to one name: the first one wins
-        for name, runner in self.runtime.runners.items():
-            latest = self.runtime.history.latest(name)
+        families: dict[str, GaugeMetricFamily] = {}
+        owners: dict[str, str] = {}  # two series may sanitize to one name: the first one wins
+        for topic in self.runtime.hub.topics():
+            latest = self.runtime.history.latest(topic.key)
             if latest is None:
                 continue
             _ts, values = latest
-            for series in runner.series:
+            for series in topic.series:
                 value = values.get(series.name)
                 metric = metric_name(series.name)
-                if value is None or math.isnan(value) or metric in seen:
+                if (
+                    value is None
+                    or math.isnan(value)
+                    or owners.setdefault(metric, series.name) != series.name
+                ):
                     continue
-                seen.add(metric)
-                help_text = f"{series.label or series.name} ({series.unit or 'no unit'})"
-                family = GaugeMetricFamily(metric, help_text)
-                family.add_metric([], value)
-                yield family
+                if metric not in families:
+                    help_text = f"{series.label or series.name} ({series.unit or 'no unit'})"
+                    families[metric] = GaugeMetricFamily(metric, help_text, labels=["host"])
+                families[metric].add_metric([topic.host], value)
+        yield from families.values()
 
     def _self_metrics(self) -> Iterator[Metric]:
         duration = GaugeMetricFamily(

@@ -25,21 +25,23 @@ class Subscription:
     series: tuple[str, ...] | None
     history: float
     since: float | None
-    host: str | None
+    host: str
 
 
 def parse_subscribe(
     data: Any,
-    known: Collection[str],
+    hosts: Mapping[str, Collection[str]],
+    default_host: str | None,
     max_history: float,
-    host: str,
     clock: Callable[[], float] = time.time,
 ) -> Subscription:
-    """Validate a ``subscribe`` payload against the collector's series and this host."""
+    """Validate a ``subscribe`` payload: its host among ``hosts`` (each with the collector's
+    series there), ``default_host`` when it names none, then the series of that host."""
     data = as_object(data, {"series", "history", "since", "host"})
+    host = pick_host(data.get("host"), hosts, default_host)
     series = None
     if "series" in data:
-        series = series_names(data["series"], known)
+        series = series_names(data["series"], hosts[host])
     history = _number(data, "history", 0.0)
     if history < 0:
         raise RequestError(f"history = {history:g}: expected seconds >= 0")
@@ -49,10 +51,23 @@ def parse_subscribe(
         since = max(_number(data, "since", 0.0), now - max_history)
         if since > now + 60:
             raise RequestError("since is in the future: expected unix seconds of a past sample")
-    wanted_host = data.get("host")
-    if wanted_host is not None and wanted_host != host:
-        raise RequestError(f"host {quoted(wanted_host)} is not served here (this host: {host!r})")
-    return Subscription(series, min(history, max_history), since, wanted_host)
+    return Subscription(series, min(history, max_history), since, host)
+
+
+def pick_host(wanted: Any, hosts: Collection[str], default: str | None) -> str:
+    """The host a request is about: the one it names, else ``default``, else the only one."""
+    known = ", ".join(sorted(hosts)) or "none yet"
+    if wanted is not None:
+        if wanted not in hosts:
+            raise RequestError(f"host {quoted(wanted)} is not served here (known: {known})")
+        return str(wanted)
+    if default is not None and default in hosts:
+        return default
+    if len(hosts) == 1:
+        return next(iter(hosts))
+    if not hosts:
+        raise RequestError("host: no host has reported this collector yet")
+    raise RequestError(f"host: this collector runs on several hosts; name one (known: {known})")
 
 
 def as_object(data: Any, allowed: Collection[str]) -> dict[str, Any]:

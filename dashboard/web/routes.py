@@ -110,19 +110,26 @@ def api_collectors() -> Any:
     return jsonify(host=rt.hub.host, collectors=health.collectors(rt))
 
 
+@bp.get("/api/hosts")
+def api_hosts() -> Any:
+    """Every host served, with when it last reported and whether it went quiet."""
+    return jsonify(health.hosts(runtime()))
+
+
 @bp.get("/api/history/<name>")
 def api_history(name: str) -> Any:
-    """Export: ``?seconds=N&series=a,b&format=json|csv`` (raw within retention, else rollups)."""
+    """Export: ``?host=h&seconds=N&series=a,b&format=json|csv`` (raw within retention, else
+    rollups)."""
     rt = runtime()
-    if name not in rt.runners:
+    topics = {t.host: t for t in rt.hub.topics(name)}
+    if not topics:
         return jsonify(error=f"unknown collector {name[:64]!r}"), 404
     try:
-        request_ = export.parse(
-            request.args, rt.history.window, {s.name for s in rt.runners[name].series}
-        )
+        series = {host: {s.name for s in t.series} for host, t in topics.items()}
+        request_ = export.parse(request.args, rt.history.window, series, rt.hub.host)
         start = rt.clock() - request_.seconds
         query = Query(
-            name,
+            topics[request_.host].key,
             start,
             series=request_.series,
             max_points=EXPORT_MAX_POINTS,
@@ -137,13 +144,14 @@ def api_history(name: str) -> Any:
             error="history is busy: the query took too long; ask for a shorter span"
         ), 503
     if request_.format == "csv":
-        filename = f"{rt.hub.host}-{name}-{request_.seconds:g}s.csv"
+        filename = f"{request_.host}-{name}-{request_.seconds:g}s.csv"
         return Response(
             export.csv_text(answer),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
-    return jsonify(collector=name, host=rt.hub.host, seconds=request_.seconds, **answer.as_json())
+    host, seconds = request_.host, request_.seconds
+    return jsonify(collector=name, host=host, seconds=seconds, **answer.as_json())
 
 
 @bp.get("/metrics")
