@@ -1,4 +1,4 @@
-"""The command line: ``dashboard run | check | collectors | service``.
+"""The command line: ``dashboard run | agent | check | collectors | service``.
 
 ``check`` exits non-zero on any problem it finds: 78 for settings or plugins, 1 for a history
 file that cannot be used (``run`` starts anyway in both cases, without what is broken).
@@ -42,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from dashboard.service.server import serve
 
         return serve(settings, load=lambda: _settings(args))
+    if args.command == "agent":  # plain threads: no event loop, nothing to patch
+        from dashboard.service.agent import run_agent
+
+        return run_agent(settings)
     return _offline(args.command, settings)
 
 
@@ -51,14 +55,16 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="start the server")
     run.add_argument("--host", help="address to bind (overrides [server] host)")
     run.add_argument("--port", type=int, help="port to listen on (overrides [server] port)")
-    run.add_argument(
-        "--log-level",
-        choices=LOG_LEVELS,
-        help="debug, info, warning or error (overrides [server] log_level)",
-    )
+    agent = commands.add_parser("agent", help="collect and send to [queue] url (scale-out)")
+    for sub in (run, agent):
+        sub.add_argument(
+            "--log-level",
+            choices=LOG_LEVELS,
+            help="debug, info, warning or error (overrides [server] log_level)",
+        )
     check = commands.add_parser("check", help="validate the configuration and collectors")
     listing = commands.add_parser("collectors", help="list collectors and their series")
-    for sub in (run, check, listing):
+    for sub in (run, agent, check, listing):
         sub.add_argument(
             "--config",
             type=Path,
@@ -85,7 +91,11 @@ def _service_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
             "--config",
             type=Path,
             metavar="PATH",
-            help="settings file the service reads (default: /etc/dashboard/settings.toml)",
+            help="settings file the service reads (default: /etc/dashboard/settings.toml, "
+            "or /etc/dashboard/agent.toml with --agent)",
+        )
+        sub.add_argument(
+            "--agent", action="store_true", help="the agent's unit (dashboard-agent.service)"
         )
 
 
@@ -96,6 +106,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(path)
     if args.command == "run":
         settings = with_overrides(settings, args.host, args.port, args.log_level)
+    elif args.command == "agent":
+        settings = with_overrides(settings, None, None, args.log_level)
     return settings
 
 
@@ -127,6 +139,7 @@ def _offline(command: str, settings: Settings) -> int:
     except exits.KNOWN as exc:
         return exits.report(exc)
     loaded = registry.loaded
+    queue_problem = None
     if command == "check":
         enabled = sum(item.enabled for item in loaded)
         total = len(loaded) + len(registry.skipped)
@@ -138,6 +151,7 @@ def _offline(command: str, settings: Settings) -> int:
             print(f"plugin {skipped.name!r} is disabled, not imported ({skipped.origin})")
         history = inspect_history(settings.history.path)
         print(f"history: {history}")
+        queue_problem = _check_queue(settings)
     else:
         for item in loaded:
             state = "enabled" if item.enabled else "disabled"
@@ -149,8 +163,19 @@ def _offline(command: str, settings: Settings) -> int:
             print(f"{skipped.name}  disabled, not imported  (plugin: {skipped.origin})")
     for error in registry.errors:
         print(f"dashboard: {error} — the plugin is disabled", file=sys.stderr)
-    if command == "check" and registry.errors:
+    if command == "check" and (registry.errors or queue_problem == "auth"):
         return exits.EX_CONFIG  # check fails on any problem; run would start without them
-    if command == "check" and history.startswith("WARNING"):
+    if command == "check" and (history.startswith("WARNING") or queue_problem):
         return exits.EX_SOFTWARE
     return 0
+
+
+def _check_queue(settings: Settings) -> str | None:
+    """Print one line on Redis (a problem on stderr); what is wrong, if anything."""
+    if not settings.queue.enabled:
+        return None
+    from dashboard.fleet.connection import probe
+
+    line, problem = probe(settings.queue)
+    print(f"queue: {line}", file=sys.stderr if problem else sys.stdout)
+    return problem

@@ -16,7 +16,7 @@ def healthz(runtime: Runtime) -> dict[str, Any]:
     history = runtime.history.status()
     bad = any(h["state"] not in OK_STATES for h in collectors.values())
     degraded = bad or history["state"] == "degraded" or bool(runtime.plugin_errors)
-    return {
+    body = {
         "status": "degraded" if degraded else "ok",
         "host": runtime.hub.host,
         "clients": runtime.hub.clients(),
@@ -24,6 +24,11 @@ def healthz(runtime: Runtime) -> dict[str, Any]:
         "history": history,
         "plugins": {"errors": [e.as_dict() for e in runtime.plugin_errors]},
     }
+    if runtime.queue is not None:
+        body["queue"] = queue = runtime.queue.status()
+        if queue["state"] != "ok":
+            body["status"] = "degraded"
+    return body
 
 
 def collectors(runtime: Runtime) -> list[dict[str, Any]]:
@@ -51,6 +56,8 @@ def status_line(runtime: Runtime) -> str:
     if runtime.plugin_errors:
         parts.append(f"{len(runtime.plugin_errors)} plugin(s) not loaded")
     parts.append(f"history {runtime.history.status()['state']}")
+    if runtime.queue is not None:
+        parts.append(f"queue: {runtime.queue.status()['state']}")
     return "; ".join(parts)
 
 

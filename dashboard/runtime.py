@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from collectors.base import Collector
+from collectors.base import Collector, Sample, Series
 from collectors.probe import hostname
 from dashboard.history.tiers import Answer, History, Query
 from dashboard.looplag import LoopLag
 from dashboard.pipeline.filters import FilterCheck, describe_error
-from dashboard.pipeline.hub import Emitter, Hub
+from dashboard.pipeline.hub import Emitter, Hub, Topic
 from dashboard.pipeline.plugins import PluginError, Skipped
 from dashboard.pipeline.registry import Loaded, Registry
 from dashboard.pipeline.runner import CollectorRunner
@@ -42,11 +42,17 @@ class Runtime:
         emitter: Emitter,
         registry: Registry,
         clock: Callable[[], float] = time.time,
+        host: str | None = None,
+        collect: bool = True,
     ) -> None:
+        """``host``: the name this machine's samples carry; ``collect`` False: run none of
+        the collectors (a web process under scale-out, which serves other hosts')."""
         self.settings, self.clock = settings, clock
         self.workers = NativeWorkers(settings.server.async_mode)
         self.history = History(settings.history, clock=clock)
-        self.hub = Hub(emitter, self.history, hostname())
+        self.hub = Hub(emitter, self.history, host or hostname())
+        self.queue: Any = None  # the fleet's Consumer or Sender, when [queue] url is set
+        self.classes = {item.collector.name: type(item.collector) for item in registry.loaded}
         self.loop_lag = LoopLag()  # measured by the serve loop (dashboard.looplag.watch)
         self.runners: dict[str, CollectorRunner] = {}
         self.disabled: list[Collector] = []
@@ -58,7 +64,7 @@ class Runtime:
         for error in registry.errors:
             log.error("%s — the plugin is disabled", error)
         for item in registry.loaded:
-            if item.enabled:
+            if item.enabled and collect:
                 self.add(item)
         self.scheduler = Scheduler(
             self.runners.values(),
@@ -96,6 +102,18 @@ class Runtime:
         self.hub.add(item.collector, item.default_filter, item.series, item.interval)
         if new:
             self.history.register(item.collector.name, item.interval)
+
+    def adopt(self, topic: Topic) -> tuple[float, dict[str, float]] | None:
+        """History for another host's collector, first seen now (in a native thread)."""
+        return self.history.adopt(topic.key, topic.interval)
+
+    def stand_in(self, name: str) -> Collector:
+        """A collector of this name that runs nothing, for its filter code: this process's
+        own class where it has one (built-ins, installed plugins), else a plain one."""
+        cls = self.classes.get(name)
+        if cls is None:
+            cls = self.classes[name] = type(f"Remote_{name}", (Elsewhere,), {"name": name})
+        return cls()
 
     def check_filter(self, name: str, request: Mapping[str, Any]) -> dict[str, Any]:
         """A client's filter for collector ``name``, checked off the event loop by the
@@ -136,6 +154,8 @@ class Runtime:
     def stop(self) -> None:
         """Stop collecting and write what history holds (safe to call twice)."""
         self.scheduler.stop()
+        if self.queue is not None:
+            self.queue.stop()
         try:
             self.workers.call(self.history.close, FLUSH_TIMEOUT)
         except TimeoutError:
@@ -168,3 +188,13 @@ class Runtime:
                 log.exception("history: %s failed", fn.__name__)
 
         return job
+
+
+class Elsewhere(Collector):
+    """Another host's collector this process has no code for: served, never run, no filter."""
+
+    def describe(self) -> list[Series]:
+        return []
+
+    def collect(self) -> Sample:
+        raise RuntimeError(f"{self.name} runs on its own host, not here")

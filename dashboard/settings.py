@@ -81,7 +81,23 @@ class PluginSettings:
 
 @dataclass(frozen=True)
 class QueueSettings:
+    """``[queue]``: the Redis that carries every host's samples (scale-out); ``url`` empty:
+    this dashboard watches its own machine only."""
+
     url: str = ""
+    password_file: Path | None = None  # the password, in a file (systemd LoadCredential=)
+    keep: float = 900.0  # how long a host's samples stay in Redis: outages and restarts
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """``[agent]``: how ``dashboard agent`` reports; ``host`` empty: the machine's name."""
+
+    host: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,7 @@ class Settings:
     collectors: Mapping[str, CollectorSettings] = field(default_factory=dict)
     plugins: PluginSettings = field(default_factory=PluginSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
+    agent: AgentSettings = field(default_factory=AgentSettings)
 
     def collector(self, name: str) -> CollectorSettings:
         return self.collectors.get(name, CollectorSettings())
@@ -130,7 +147,7 @@ def parse_settings(
     """Validate a settings mapping (as tomllib returns it) into a ``Settings``."""
     base_dir = base_dir or Path.cwd()
     top = _Table(source, "", raw)
-    top.check_keys({"server", "auth", "history", "collectors", "plugins", "queue"})
+    top.check_keys({"server", "auth", "history", "collectors", "plugins", "queue", "agent"})
     settings = Settings(
         source=source,
         server=_server(top.table("server")),
@@ -138,7 +155,8 @@ def parse_settings(
         history=_history(top.table("history"), base_dir),
         collectors=_collectors(top.table("collectors")),
         plugins=_plugins(top.table("plugins"), base_dir),
-        queue=_queue(top.table("queue")),
+        queue=_queue(top.table("queue"), base_dir),
+        agent=_agent(top.table("agent")),
     )
     check_security(settings)
     return settings
@@ -355,21 +373,32 @@ def _plugins(t: _Table, base_dir: Path) -> PluginSettings:
     return PluginSettings(paths=tuple(paths), strict=t.get("strict", bool, False))
 
 
-def _queue(t: _Table) -> QueueSettings:
-    t.check_keys({"url"})
+def _queue(t: _Table, base_dir: Path) -> QueueSettings:
+    t.check_keys({"url", "password_file", "keep"})
     url = t.get("url", str, "")
-    if url and not re.match(r"^rediss?://", url):
-        raise t.error("url", _redact(url), 'a redis:// or rediss:// URL, or "" for none')
-    if url:
-        # Scale-out over Redis is not built yet: a set url must not pretend to be working.
-        raise t.error(
-            "url",
-            _redact(url),
-            '"": scale-out over Redis is not in this version yet; '
-            "run one dashboard per host and leave url empty",
-        )
-    return QueueSettings(url=url)
+    if url and not re.match(r"^rediss?://[^/?#]", url):
+        raise t.error("url", redacted(url), 'a redis:// or rediss:// URL, or "" for none')
+    secret = t.get("password_file", str, "")
+    password_file = None
+    if secret:
+        password_file = Path(secret) if Path(secret).is_absolute() else base_dir / secret
+        if not password_file.is_file():
+            raise t.error("password_file", secret, "a file that holds the Redis password")
+    keep = _duration(t, "keep", "15m", 60, 86_400)
+    return QueueSettings(url=url, password_file=password_file, keep=keep)
 
 
-def _redact(url: str) -> str:
-    return re.sub(r"//[^@/]*@", "//***@", url)
+def _agent(t: _Table) -> AgentSettings:
+    t.check_keys({"host"})
+    host = t.get("host", str, "")
+    if host and not HOST_RE.match(host):
+        raise t.error("host", host, "a host name: letters, digits, '.', '_' or '-', at most 63")
+    return AgentSettings(host=host)
+
+
+HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+def redacted(url: str) -> str:
+    """A Redis URL with its secret shown as ``***`` (a password, or a user-only secret)."""
+    return re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", re.sub(r"//([^:@/]+)@", r"//***@", url))

@@ -7,6 +7,9 @@ A test that starts a real server process must be marked ``@pytest.mark.server``,
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -19,7 +22,7 @@ from flask import Flask
 
 from dashboard import create_app
 from tests.clock import Clock
-from tests.serverproc import ROOT, ServerProcess, make_server
+from tests.serverproc import ROOT, RedisProcess, ServerProcess, make_server
 from tests.toy import Rows, Toy
 from tests.waits import wait_until as _wait_until
 
@@ -71,9 +74,12 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     def factory(
         settings: str = "", async_mode: str = "threading", start: bool = True, **kwargs: Any
     ) -> ServerProcess:
+        """``command="agent"`` makes an agent (``dashboard agent``) instead of a server."""
+        command = kwargs.pop("command", "run")
         server = make_server(
             tmp_path, settings, async_mode, name=kwargs.pop("name", f"server{len(made)}"), **kwargs
         )
+        server.command = command
         made.append(server)
         return server.start() if start else server
 
@@ -84,6 +90,28 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
         except Exception:
             if server.proc is not None:
                 server.proc.kill()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisProcess]]:
+    """``redis_server(password=None)``: a redis-server of the test's own, started; every one
+    is stopped (by PID) afterwards. Debian's redis-server must be installed (``.ci/run`` and
+    ``make test`` install it as root); elsewhere the test is skipped, under CI it fails."""
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed (CI installs Debian's redis-server)")
+        pytest.skip("redis-server is not installed: sudo apt-get install redis-server")
+    made: list[RedisProcess] = []
+
+    def start(password: str | None = None) -> RedisProcess:
+        folder = tmp_path / f"redis{len(made)}"
+        folder.mkdir()
+        made.append(RedisProcess(folder, password=password))
+        return made[-1].start()
+
+    yield start
+    for server in made:
+        server.stop(signal.SIGKILL)
 
 
 @pytest.fixture

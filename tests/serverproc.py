@@ -1,4 +1,5 @@
-"""Start and stop a real dashboard server process for tests (loopback, free port, by PID)."""
+"""Start and stop real processes for tests — a dashboard server or agent, and redis-server —
+on loopback and free ports, each stopped by its PID."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.waits import wait_until
 
@@ -33,6 +35,7 @@ class ServerProcess:
     env: dict[str, str] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)  # extra `dashboard run` flags
     proc: subprocess.Popen | None = None
+    command: str = "run"  # or "agent": no web page, ready once it has started
 
     @property
     def pid(self) -> int:
@@ -45,17 +48,10 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, wait: bool = True) -> ServerProcess:
-        cmd = [
-            sys.executable,
-            "-m",
-            "dashboard",
-            "run",
-            "--config",
-            str(self.config),
-            "--port",
-            str(self.port),
-            *self.args,
-        ]
+        cmd = [sys.executable, "-m", "dashboard", self.command, "--config", str(self.config)]
+        if self.command == "run":
+            cmd += ["--port", str(self.port)]
+        cmd += self.args
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
@@ -64,6 +60,9 @@ class ServerProcess:
         return self
 
     def wait_ready(self, timeout: float = 30.0) -> dict:
+        if self.command == "agent":
+            return self._wait_started(timeout)
+
         def health() -> dict:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"server exited {self.proc.returncode}:\n{self.output()}")
@@ -74,6 +73,15 @@ class ServerProcess:
             return wait_until(health, "the server answering /healthz", timeout, 0.1)
         except AssertionError as exc:
             raise RuntimeError(f"{exc}:\n{self.output()}") from None
+
+    def _wait_started(self, timeout: float) -> dict:
+        def started() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"agent exited {self.proc.returncode}:\n{self.output()}")
+            return "INFO dashboard: agent for host" in self.output()
+
+        wait_until(started, "the agent started", timeout, 0.1)
+        return {}
 
     def get_json(self, path: str) -> dict:
         with urllib.request.urlopen(self.url + path, timeout=5) as resp:
@@ -112,3 +120,55 @@ def make_server(
         body += f'\n[history]\npath = "{name}.sqlite3"\n'  # one file per server, in tmp_path
     config.write_text(body)
     return ServerProcess(config=config, port=port or free_port(), log=tmp_path / f"{name}.log")
+
+
+@dataclass
+class RedisProcess:
+    """A redis-server of the test's own, on a free port, nothing saved to disk; ``password``
+    sets ``requirepass`` (the default user's password)."""
+
+    folder: Path
+    port: int = field(default_factory=free_port)
+    password: str | None = None
+    proc: subprocess.Popen | None = None
+    _client: Any = None
+
+    @property
+    def url(self) -> str:
+        secret = f":{self.password}@" if self.password else ""
+        return f"redis://{secret}127.0.0.1:{self.port}/0"
+
+    def client(self) -> Any:
+        """A client for the test itself (one, closed when the server stops)."""
+        import redis
+
+        if self._client is None:
+            self._client = redis.Redis(host="127.0.0.1", port=self.port, password=self.password)
+        return self._client
+
+    def start(self) -> RedisProcess:
+        cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", str(self.folder)]  # fmt: skip
+        if self.password:
+            cmd += ["--requirepass", self.password]
+        log = (self.folder / f"redis-{self.port}.log").open("ab")
+        with log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+        wait_until(self._answers, "redis-server answering PING", 10, 0.05)
+        return self
+
+    def _answers(self) -> bool:
+        import redis
+
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(10)

@@ -192,3 +192,37 @@ def test_systemd_analyze_security_exposure_is_at_most_2(systemd_analyze, tmp_pat
     assert result.returncode == 0, result.stdout + result.stderr
     score = re.search(r"Overall exposure level for dashboard\.service: (\d+\.\d+)", result.stdout)
     assert score and float(score.group(1)) <= MAX_EXPOSURE, result.stdout
+
+
+def test_the_agents_unit_runs_the_agent_with_the_same_sandbox(run_cli, tmp_path):
+    agent = service.render(service.CANONICAL_PYTHON, service.AGENT.config, service.AGENT)
+    assert (ROOT / "deploy" / "dashboard-agent.service").read_text() == agent
+    web = service.render(service.CANONICAL_PYTHON, service.DEFAULT_CONFIG)
+    differ = {k for k in set(directives(agent)) | set(directives(web))
+              if directives(agent).get(k) != directives(web).get(k)}  # fmt: skip
+    assert differ == {"Description", "ExecStart", "SyslogIdentifier", "StateDirectory"}
+    assert "-m dashboard agent --config /etc/dashboard/agent.toml" in agent
+    result = run_cli("service", "install", "--agent", "--root", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "etc/systemd/system/dashboard-agent.service").is_file()
+    settings = load_settings(tmp_path / "etc/dashboard/agent.toml")
+    assert settings.history.path == Path("/var/lib/dashboard-agent/history.sqlite3")
+    assert "set [queue] url in it, then systemctl daemon-reload" in result.stdout
+
+
+def test_systemd_analyze_accepts_the_agents_unit_and_scores_it(systemd_analyze, tmp_path):
+    unit = tmp_path / "dashboard-agent.service"
+    unit.write_text(service.render(sys.executable, service.AGENT.config, service.AGENT))
+    verify = subprocess.run(
+        [systemd_analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
+    assert verify.returncode == 0 and "dashboard-agent" not in verify.stderr, verify.stderr
+    result = subprocess.run(
+        [systemd_analyze, "security", "--offline=true", "--no-pager", "--threshold=20", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    score = re.search(r"Overall exposure level for dashboard-agent\.service: (\d+\.\d+)",
+                      result.stdout)  # fmt: skip
+    assert result.returncode == 0 and score and float(score.group(1)) <= MAX_EXPOSURE

@@ -12,6 +12,7 @@ from dashboard.settings import (
     load_settings,
     parse_duration,
     parse_settings,
+    redacted,
     with_overrides,
 )
 
@@ -96,14 +97,28 @@ ERRORS = [
     ({"collectors": {"cpu": 1}}, "[collectors.cpu]: expected a table, got an integer"),
     ({"plugins": {"paths": [1]}}, "[plugins] paths = 1: expected a list of folder paths"),
     ({"queue": {"url": "http://x"}}, "[queue] url = 'http://x': expected a redis:// or"),
-    ({"queue": {"url": "ftp://user:pw@host"}}, "url = 'ftp://***@host'"),
-    # Documented as the way to scale out but not built yet: refused rather than ignored.
-    (
-        {"queue": {"url": "redis://:secret@127.0.0.1:6379/0"}},
-        "[queue] url = 'redis://***@127.0.0.1:6379/0': expected \"\": scale-out over Redis "
-        "is not in this version yet",
-    ),
+    ({"queue": {"url": "ftp://user:pw@host"}}, "url = 'ftp://user:***@host'"),
+    ({"queue": {"url": "rediss://"}}, "[queue] url = 'rediss://': expected a redis://"),
+    ({"queue": {"keep": "10s"}}, "[queue] keep = '10s': expected a duration from 1m to 1d"),
+    ({"queue": {"password_file": "nope.txt"}}, "password_file = 'nope.txt': expected a file"),
+    ({"agent": {"host": "web 3"}}, "[agent] host = 'web 3': expected a host name"),
+    ({"agent": {"hots": "x"}}, "[agent] hots: unknown key; did you mean 'host'?"),
 ]
+
+
+def test_queue_and_agent_settings(tmp_path):
+    secret = tmp_path / "redis.pass"
+    secret.write_text("s3cret\n")
+    queue = {"url": "rediss://agent:pw@r.example:6380/1", "password_file": "redis.pass"}
+    settings = parse_settings(
+        {"queue": {**queue, "keep": "1h"}, "agent": {"host": "web-3.example"}}, base_dir=tmp_path
+    )
+    assert settings.queue.enabled and settings.queue.keep == 3600.0
+    assert settings.queue.password_file == secret and settings.agent.host == "web-3.example"
+    assert redacted("redis://agent:pw@h:1/0") == "redis://agent:***@h:1/0"
+    assert redacted("redis://secretonly@h") == "redis://***@h"
+    assert redacted("redis://h:6379/0") == "redis://h:6379/0"
+    assert not parse_settings({}).queue.enabled
 
 
 @pytest.mark.parametrize(("raw", "message"), ERRORS)

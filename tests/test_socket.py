@@ -422,3 +422,21 @@ def test_a_filter_that_fails_costs_its_room_one_sample_and_nobody_else(faulty, c
     tick(runtime, clock, "faulty")  # no backoff: the next run serves everyone again
     assert [r["name"] for r in samples(filtered, "/faulty")[0]["rows"]] == ["alpha", "alpine"]
     assert runtime.runners["faulty"].health.state == "ok"
+
+
+def test_fleet_summarizes_every_host(runtime, app, clock):
+    from dashboard.fleet import summary
+
+    tick(runtime, clock)
+    client = app.extensions["socketio"].test_client(app, namespace="/fleet")
+    reply = ack(client, "subscribe", None, "/fleet")
+    assert reply["ok"] and reply["every"] == summary.EVERY
+    [line] = reply["hosts"]
+    assert line["host"] == runtime.hub.host and line["stale"] is False
+    assert set(line) >= {"cpu", "memory", "load_per_core", "filesystem", "net_in", "net_out"}
+    runtime.hub.publish_fleet(summary.summaries(runtime))
+    pushed = samples(client, "/fleet", event="fleet")
+    assert pushed and pushed[0]["hosts"][0]["host"] == runtime.hub.host
+    assert ack(client, "subscribe", {"x": 1}, "/fleet")["ok"] is False
+    assert ack(client, "unsubscribe", None, "/fleet") == {"ok": True}
+    assert runtime.hub.fleet_followers() == 0

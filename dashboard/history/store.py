@@ -264,6 +264,19 @@ class ChunkStore:
             for tier, n, rows_, size in rows
         }
 
+    def put_meta(self, key: str, value: str) -> None:
+        """Remember a small value beside the chunks (what a collector's series were)."""
+        with self._errors(), self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def meta(self, prefix: str) -> dict[str, str]:
+        """Every remembered value whose key starts with ``prefix``."""
+        with self._errors():
+            rows = self._conn.execute(
+                "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+            ).fetchall()
+        return dict(rows)
+
     def span(self) -> tuple[float | None, float | None]:
         """The first and last timestamp stored, over every collector and tier."""
         with self._errors():

@@ -106,6 +106,18 @@ class History:
     def register(self, collector: str, interval: float) -> None:
         self.memory.register(collector, interval)
 
+    def adopt(self, collector: str, interval: float) -> tuple[float, dict[str, float]] | None:
+        """Register a collector first seen while running (another host's), its newest hour
+        loaded from the file; its newest row. Reads the file: call it in a native thread."""
+        self.memory.register(collector, interval)
+        if self.store is not None and self.readable:
+            with self._io:
+                try:
+                    self._preload([collector])
+                except StoreError as exc:
+                    self._note(exc)
+        return self.memory.latest(collector)
+
     # -- called from the event loop: memory only -------------------------------------------
 
     def append(self, collector: str, ts: float, values: Mapping[str, float | None]) -> None:
@@ -189,6 +201,26 @@ class History:
                 self.store.prune(ROLLUP, now - self.settings.rollup_retention)
             except StoreError as exc:
                 self._note(exc)
+
+    def remember(self, key: str, value: str) -> None:
+        """Keep a small value in the file beside the samples (native thread; never fatal)."""
+        if self.store is not None and self.store.writable and not self._closed:
+            with self._io:
+                try:
+                    self.store.put_meta(key, value)
+                except StoreError as exc:
+                    self._note(exc)
+
+    def recall(self, prefix: str) -> dict[str, str]:
+        """What ``remember`` kept under keys starting with ``prefix`` (native thread)."""
+        if self.store is None or not self.readable:
+            return {}
+        with self._io:
+            try:
+                return self.store.meta(prefix)
+            except StoreError as exc:
+                self._note(exc)
+                return {}
 
     def close(self) -> None:
         """Flush what is waiting and close the file (on shutdown; safe to call twice)."""
@@ -293,9 +325,9 @@ class History:
             )
         self._file.mark_rolled(collector, start, target)
 
-    def _preload(self) -> None:
+    def _preload(self, collectors: list[str] | None = None) -> None:
         start = self.clock() - self.memory.window
-        for collector in self.memory.collectors():
+        for collector in self.memory.collectors() if collectors is None else collectors:
             ts, columns = self._file.read(collector, RAW, start, math.inf)
             self.memory.extend(collector, ts, columns)
 

@@ -12,7 +12,7 @@ calls ``emit``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -68,9 +68,34 @@ class Hub:
         self.emitter, self.history, self.host = emitter, history, host
         self._topics: dict[tuple[str, str], Topic] = {}
         self._clients: dict[str, dict[str, _Client]] = {}  # namespace name -> sid -> client
+        self._watchers: list[Callable[[Topic, Reading], None]] = []
+        self._fleet: set[str] = set()  # sids following /fleet
         # Taken from the event loop and from collectors' native threads (``prepare``): a
         # real lock, held only for dictionary work, never across I/O.
         self._lock = native_lock()
+
+    FLEET_ROOM = "fleet"
+
+    def follow_fleet(self, sid: str, following: bool) -> None:
+        """A ``/fleet`` client starts (or stops) getting the per-host summaries."""
+        with self._lock:
+            if following:
+                self._fleet.add(sid)
+                self.emitter.enter_room(sid, self.FLEET_ROOM, namespace="/fleet")
+            elif sid in self._fleet:
+                self._fleet.discard(sid)
+                self.emitter.leave_room(sid, self.FLEET_ROOM, namespace="/fleet")
+
+    def fleet_followers(self) -> int:
+        return len(self._fleet)
+
+    def publish_fleet(self, summaries: list[dict[str, Any]]) -> None:
+        """Every host's summary, one emit for every ``/fleet`` client."""
+        self.emitter.emit("fleet", {"hosts": summaries}, namespace="/fleet", to=self.FLEET_ROOM)
+
+    def watch(self, callback: Callable[[Topic, Reading], None]) -> None:
+        """Call ``callback(topic, reading)`` after each publish (an agent's sender, say)."""
+        self._watchers.append(callback)
 
     def key(self, host: str, name: str) -> str:
         """The history name of ``name`` on ``host``: this machine keeps its plain names."""
@@ -183,6 +208,8 @@ class Hub:
                 self.emitter.emit(
                     "sample", payload.with_seq(topic.seq), namespace=namespace, to=key
                 )
+        for callback in self._watchers:
+            callback(topic, reading)
 
     def _move(self, name: str, sid: str, client: _Client, subscribed: bool) -> None:
         topic = self._topics.get((client.host, name)) if client.host is not None else None

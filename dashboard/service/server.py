@@ -59,6 +59,9 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
     socketio.start_background_task(
         looplag.watch, runtime.loop_lag, socketio.sleep, lambda: not shutdown.requested
     )
+    if settings.queue.enabled:
+        _consume(app, socketio, runtime, settings)
+    socketio.start_background_task(_push_fleet, socketio, runtime, lambda: not shutdown.requested)
     _notify_systemd(socketio, runtime, notifier, server.host, server.port)
     # Everything allocated so far lives for the whole run: keep it out of GC passes,
     # which otherwise cause the worst fan-out latency spikes.
@@ -92,6 +95,29 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
         shutdown.finish()
         log.info("stopped")
     return 0
+
+
+def _push_fleet(socketio: Any, runtime: Any, running: Callable[[], bool]) -> None:
+    """Each second, every host's summary to the ``/fleet`` clients (none: nothing is built)."""
+    from dashboard.fleet import summary
+
+    while running():
+        socketio.sleep(summary.EVERY)
+        if runtime.hub.fleet_followers():
+            runtime.hub.publish_fleet(summary.summaries(runtime))
+
+
+def _consume(app: Any, socketio: Any, runtime: Any, settings: Settings) -> None:
+    """Read every host's samples from Redis, on the event loop (``fleet.consumer``)."""
+    from dashboard.fleet.consumer import Consumer
+    from dashboard.web.app import add_namespace
+
+    consumer = Consumer(
+        settings.queue, runtime, runtime.stand_in, lambda name: add_namespace(app, name),
+        socketio.sleep,
+    )  # fmt: skip
+    runtime.queue = consumer
+    socketio.start_background_task(consumer.run)
 
 
 def _notify_systemd(socketio: Any, runtime: Any, notifier: Notifier, host: str, port: int) -> None:

@@ -18,6 +18,7 @@ import re
 import stat
 import sys
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 from dashboard.settings import SettingsError, load_settings
@@ -26,12 +27,46 @@ EX_OK = 0
 EX_SOFTWARE = 1
 EX_NOPERM = 77  # sysexits.h: "you did not have sufficient permission"
 
-DEFAULT_CONFIG = Path("/etc/dashboard/settings.toml")
-UNIT_PATH = Path("/etc/systemd/system/dashboard.service")
-STATE_DIR = Path("/var/lib/dashboard")  # StateDirectory=dashboard
-HISTORY_PATH = STATE_DIR / "history.sqlite3"
 CANONICAL_PYTHON = "/opt/dashboard/.venv/bin/python"  # the interpreter deploy/ names
-NEXT_COMMAND = "systemctl daemon-reload && systemctl enable --now dashboard"
+
+
+@dataclass(frozen=True)
+class Role:
+    """Which service: the web dashboard (``run``) or an agent (``agent``, scale-out)."""
+
+    name: str  # the unit's name, its StateDirectory and its log identifier
+    command: str
+    description: str
+    config: Path  # the settings file it reads by default
+
+    @property
+    def unit_path(self) -> Path:
+        return Path(f"/etc/systemd/system/{self.name}.service")
+
+    @property
+    def state_dir(self) -> Path:
+        return Path("/var/lib") / self.name
+
+    @property
+    def history_path(self) -> Path:
+        return self.state_dir / "history.sqlite3"
+
+    @property
+    def next_command(self) -> str:
+        edit = "set [queue] url in it, then " if self.command == "agent" else ""
+        return f"{edit}systemctl daemon-reload && systemctl enable --now {self.name}"
+
+
+WEB = Role("dashboard", "run", "Live operations dashboard", Path("/etc/dashboard/settings.toml"))
+AGENT = Role(
+    "dashboard-agent",
+    "agent",
+    "Live operations dashboard agent (sends this host's metrics to Redis)",
+    Path("/etc/dashboard/agent.toml"),
+)
+# The web service's, as before roles: deploy/dashboard.service and the tests use them.
+DEFAULT_CONFIG, UNIT_PATH = WEB.config, WEB.unit_path
+STATE_DIR, HISTORY_PATH, NEXT_COMMAND = WEB.state_dir, WEB.history_path, WEB.next_command
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # the dashboard package
 # The shipped settings.toml: inside a wheel under dashboard/assets/ (as assets.py finds the
@@ -45,7 +80,7 @@ UNIT = """\
 # Python that ran the command. README.md, "Running as a systemd service", explains it.
 
 [Unit]
-Description=Live operations dashboard
+Description=@DESCRIPTION@
 Wants=network-online.target
 After=network-online.target
 
@@ -59,14 +94,14 @@ Restart=on-failure
 # 78 (EX_CONFIG) is a configuration error: restarting would only fail again.
 RestartPreventExitStatus=78
 TimeoutStopSec=20s
-SyslogIdentifier=dashboard
+SyslogIdentifier=@NAME@
 Environment=PYTHONUNBUFFERED=1
 # Every websocket client holds a descriptor; the default soft limit is 1024.
 LimitNOFILE=65536
 
-# A transient user with no privileges; history lives in /var/lib/dashboard.
+# A transient user with no privileges; history lives in /var/lib/@NAME@.
 DynamicUser=yes
-StateDirectory=dashboard
+StateDirectory=@NAME@
 UMask=0077
 NoNewPrivileges=yes
 CapabilityBoundingSet=
@@ -105,13 +140,14 @@ WantedBy=multi-user.target
 """
 
 
-def render(python: str, config: Path) -> str:
+def render(python: str, config: Path, role: Role = WEB) -> str:
     """The unit for this interpreter and settings file (both absolute)."""
-    return UNIT.replace("@EXEC_START@", exec_start(python, config))
+    unit = UNIT.replace("@EXEC_START@", exec_start(python, config, role))
+    return unit.replace("@DESCRIPTION@", role.description).replace("@NAME@", role.name)
 
 
-def exec_start(python: str, config: Path) -> str:
-    args = ["-m", "dashboard", "run", "--config", str(config)]
+def exec_start(python: str, config: Path, role: Role = WEB) -> str:
+    args = ["-m", "dashboard", role.command, "--config", str(config)]
     return " ".join([_quote(python, program=True), *(_quote(arg) for arg in args)])
 
 
@@ -126,13 +162,15 @@ def _quote(arg: str, program: bool = False) -> str:
     return f'"{arg}"'
 
 
-def settings_text() -> str:
-    """The settings file ``install`` writes: the shipped defaults, history in STATE_DIR.
+def settings_text(role: Role = WEB) -> str:
+    """The settings file ``install`` writes: the shipped defaults, history in the role's
+    state directory.
 
     Where the shipped file is not installed (a wheel built without it), a short file that
     sets only the history path: every other key has its default anyway.
     """
-    wanted = f'path = "{HISTORY_PATH}"'
+    wanted = f'path = "{role.history_path}"'
+    header = _HEADER.replace("@NAME@", role.name)
     for candidate in SHIPPED_SETTINGS:
         try:
             text = candidate.read_text(encoding="utf-8")
@@ -145,17 +183,17 @@ def settings_text() -> str:
             count=1,
             flags=re.MULTILINE,
         )
-        if count and _history_of(text) == str(HISTORY_PATH):
-            return _HEADER + text
+        if count and _history_of(text) == str(role.history_path):
+            return header + text
     return (
-        _HEADER + '# Every key is optional; README.md, "Settings", lists them with their defaults.'
+        header + '# Every key is optional; README.md, "Settings", lists them with their defaults.'
         f'\n[history]\n{wanted}  # the unit\'s StateDirectory; "" = memory only\n'
     )
 
 
 _HEADER = (
     "# Written by `dashboard service install`. The service reads this file at start; after\n"
-    "# editing it, `systemctl restart dashboard`. History stays in /var/lib/dashboard, the\n"
+    "# editing it, `systemctl restart @NAME@`. History stays in /var/lib/@NAME@, the\n"
     "# only folder the service may write to.\n\n"
 )
 
@@ -170,15 +208,16 @@ def _history_of(text: str) -> object:
 def main(args: argparse.Namespace) -> int:
     """``dashboard service print | install`` (arguments parsed by dashboard.cli)."""
     python = os.path.abspath(sys.executable)
-    config = Path(os.path.abspath(args.config or DEFAULT_CONFIG))
+    role = AGENT if getattr(args, "agent", False) else WEB
+    config = Path(os.path.abspath(args.config or role.config))
     if args.action == "print":
-        sys.stdout.write(render(python, config))
-        _warn(python, config, config if config.is_file() else None, None)
+        sys.stdout.write(render(python, config, role))
+        _warn(python, config, config if config.is_file() else None, None, role)
         return EX_OK
-    return install(python, config, args.root)
+    return install(python, config, args.root, role)
 
 
-def install(python: str, config: Path, root: Path | None) -> int:
+def install(python: str, config: Path, root: Path | None, role: Role = WEB) -> int:
     if root is None and os.geteuid() != 0:
         print(
             "dashboard: service install writes to /etc: run it as root (sudo), "
@@ -187,24 +226,24 @@ def install(python: str, config: Path, root: Path | None) -> int:
         )
         return EX_NOPERM
     base = Path(os.path.abspath(root)) if root is not None else _SYSTEM_ROOT
-    unit_file = base / UNIT_PATH.relative_to("/")
+    unit_file = base / role.unit_path.relative_to("/")
     settings_file = base / config.relative_to("/")
     try:
         unit_file.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-        _write(unit_file, render(python, config))
+        _write(unit_file, render(python, config, role))
         print(f"wrote {unit_file}")
         if settings_file.exists():
             print(f"kept {settings_file} (it exists already)")
         else:
             settings_file.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-            _write(settings_file, settings_text())
-            print(f"wrote {settings_file} (history in {HISTORY_PATH})")
+            _write(settings_file, settings_text(role))
+            print(f"wrote {settings_file} (history in {role.history_path})")
     except OSError as exc:
         where = exc.filename or unit_file
         print(f"dashboard: cannot install the service: {where}: {exc.strerror}", file=sys.stderr)
         return EX_NOPERM if isinstance(exc, PermissionError) else EX_SOFTWARE
-    _warn(python, config, settings_file, root)
-    print(f"next: {NEXT_COMMAND}")
+    _warn(python, config, settings_file, root, role)
+    print(f"next: {role.next_command}")
     return EX_OK
 
 
@@ -217,11 +256,13 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _warn(python: str, config: Path, settings_file: Path | None, root: Path | None) -> None:
+def _warn(
+    python: str, config: Path, settings_file: Path | None, root: Path | None, role: Role = WEB
+) -> None:
     """Problems that would stop the service although the unit is right: one line each."""
     problems = [_unreachable(python)]
     if settings_file is not None:
-        problems.append(_history_problem(config, settings_file, root))
+        problems.append(_history_problem(config, settings_file, root, role))
     for problem in filter(None, problems):
         print(f"dashboard: warning: {problem}", file=sys.stderr)
 
@@ -244,7 +285,9 @@ def _unreachable(python: str) -> str | None:
     return None
 
 
-def _history_problem(config: Path, settings_file: Path, root: Path | None) -> str | None:
+def _history_problem(
+    config: Path, settings_file: Path, root: Path | None, role: Role = WEB
+) -> str | None:
     try:
         settings = load_settings(settings_file)
     except SettingsError as exc:
@@ -254,9 +297,9 @@ def _history_problem(config: Path, settings_file: Path, root: Path | None) -> st
         return None
     if root is not None and path.is_relative_to(os.path.abspath(root)):
         path = Path("/") / path.relative_to(os.path.abspath(root))
-    if path.is_relative_to(STATE_DIR):
+    if path.is_relative_to(role.state_dir):
         return None
     return (
         f"{config} [history] path: {path} is read-only for the service; "
-        f'set path = "{HISTORY_PATH}" to keep history'
+        f'set path = "{role.history_path}" to keep history'
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from dashboard.runtime import Runtime
 from dashboard.settings import Settings, parse_settings
 from dashboard.web import assets, routes, wirejson
 from dashboard.web.auth import Auth
-from dashboard.web.namespaces import CollectorNamespace
+from dashboard.web.namespaces import CollectorNamespace, FleetNamespace
 from dashboard.web.origins import HostGuard, allowed_hosts, allowed_origins
 from dashboard.workers import NativeWorkers
 
@@ -60,14 +61,23 @@ def create_app(
         logger=False,
         engineio_logger=False,
     )
-    extra = {} if clock is None else {"clock": clock}
     call = NativeWorkers(server.async_mode).call
     registry = load_registry(settings, call, probe, collectors)
     Auth(settings.auth.token).init_app(app)
-    app.extensions["dashboard"] = Runtime(settings, sio_server(socketio), registry, **extra)
+    # Under scale-out a web process collects nothing itself: agents send every host's samples.
+    app.extensions["dashboard"] = Runtime(
+        settings,
+        sio_server(socketio),
+        registry,
+        clock=clock or time.time,
+        collect=not settings.queue.enabled,
+    )
     app.register_blueprint(routes.bp)
     for name in app.extensions["dashboard"].runners:
         add_namespace(app, name)
+    socketio.on_namespace(
+        FleetNamespace(app.extensions["dashboard"], app.extensions["dashboard.auth"])
+    )
     # WSGI middleware the way Flask documents it; mypy reads wsgi_app as a method.
     app.wsgi_app = HostGuard(app.wsgi_app, allowed_hosts(server))  # type: ignore[method-assign]
     return app

@@ -18,6 +18,7 @@ from flask import request
 from flask_socketio import Namespace
 
 from collectors.messages import kind, quoted
+from dashboard.fleet import summary
 from dashboard.history.tiers import Query
 from dashboard.pipeline.filters import CollectorFault
 from dashboard.pipeline.hub import Topic
@@ -37,6 +38,38 @@ def _sid() -> str:
     request; its type stubs do not say so)."""
     sid: str = vars(request)["sid"]
     return sid
+
+
+class FleetNamespace(Namespace):
+    """``/fleet``: a summary of every host, pushed each second after ``subscribe``."""
+
+    def __init__(self, runtime: Runtime, auth: Auth) -> None:
+        super().__init__("/fleet")
+        self.runtime, self.auth = runtime, auth
+
+    def trigger_event(self, event: str, sid: str, *args: Any) -> Any:
+        if event in {"connect", "disconnect", "subscribe", "unsubscribe"}:
+            return super().trigger_event(event, sid, *args)
+        return {
+            "ok": False,
+            "error": f"unknown event {quoted(event)} (known: subscribe, unsubscribe)",
+        }
+
+    def on_connect(self, auth: Any = None) -> bool:
+        return self.auth.allow_socket(auth)
+
+    def on_disconnect(self, *_reason: Any) -> None:
+        self.runtime.hub.follow_fleet(_sid(), False)
+
+    def on_subscribe(self, *args: Any) -> dict[str, Any]:
+        if len(args) > 1 or (args and args[0] not in (None, {})):
+            return {"ok": False, "error": "subscribe on /fleet takes no options"}
+        self.runtime.hub.follow_fleet(_sid(), True)
+        return {"ok": True, "every": summary.EVERY, "hosts": summary.summaries(self.runtime)}
+
+    def on_unsubscribe(self, *_args: Any) -> dict[str, Any]:
+        self.runtime.hub.follow_fleet(_sid(), False)
+        return {"ok": True}
 
 
 class CollectorNamespace(Namespace):

@@ -1,0 +1,206 @@
+"""Ingest: many hosts' samples through Redis into one web process, delay to a client.
+
+A load process publishes like agents do, for N simulated hosts at 1 Hz with the default
+collectors' series (cpu 7, memory 5, load 3, disk 8, network 12, processes 2 every 2 s,
+filesystem 9 every 10 s: about 40 values a host a second), into a real redis-server. One
+web process (eventlet, ``[queue] url``) reads them all, keeps their history and serves a
+websocket client subscribed to /cpu of every simulated host. For --seconds: the delay from a
+sample's timestamp to the client (p50/p99), samples lost (the client's seq gaps), the web
+process's CPU and RSS, and Redis's memory. Steps: N = --steps, stopping after the first step
+whose p99 exceeds 100 ms or that loses samples.
+
+    .venv/bin/python -m bench.ingest [--steps 100,200,300] [--seconds 30]
+
+Results: one line per step on stdout and bench/results/ingest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import redis
+import socketio
+
+from bench.common import CostMeter, make_server, percentile, save
+from collectors.base import Series
+from dashboard.fleet import wire
+from dashboard.pipeline.validate import Reading
+from tests.serverproc import RedisProcess
+
+P99_LIMIT_MS = 100.0
+SETTLE = 5.0
+COLLECTORS = {  # name: (interval, series names)
+    "cpu": (1.0, ["cpu.total", "cpu.user", "cpu.system", "cpu.iowait", "cpu.core0", "cpu.core1",
+                  "cpu.core2"]),
+    "memory": (1.0, ["memory.used_percent", "memory.swap_used_percent", "memory.used",
+                     "memory.available", "memory.swap_used"]),
+    "load": (1.0, ["load.1m", "load.5m", "load.15m"]),
+    "disk": (1.0, [f"disk.{d}.{m}" for d in ("sda", "sdb")
+                   for m in ("read_bytes_per_s", "write_bytes_per_s", "read_iops", "write_iops")]),
+    "network": (1.0, [f"network.{n}.{m}" for n in ("eth0", "eth1")
+                      for m in ("rx_bytes_per_s", "tx_bytes_per_s", "rx_packets_per_s",
+                                "tx_packets_per_s", "rx_errors_per_s", "tx_errors_per_s")]),
+    "processes": (2.0, ["processes.count", "processes.running"]),
+    "filesystem": (10.0, [f"filesystem.{m}.{k}" for m in ("root", "home", "var")
+                          for k in ("used_percent", "used", "free")]),
+}  # fmt: skip
+
+
+def host_name(i: int) -> str:
+    return f"sim-{i:03d}"
+
+
+def publish(url: str, hosts: int, stop: Any, sent: Any) -> None:
+    """The load process: every second, each host's due samples, one pipeline per second."""
+    client = redis.Redis.from_url(url)
+    for i in range(hosts):
+        host = host_name(i)
+        client.sadd(wire.HOSTS_KEY, host)
+        for name, (interval, names) in COLLECTORS.items():
+            series = [Series(n, "%") for n in names]
+            client.hset(wire.key(host, "series"), name, wire.encode_series(series, interval))
+    seq = {(i, name): 0 for i in range(hosts) for name in COLLECTORS}
+    tick = 0
+    next_at = time.monotonic()
+    while not stop.is_set():
+        pipe = client.pipeline(transaction=False)
+        for name, (interval, names) in COLLECTORS.items():
+            if tick % int(interval):
+                continue
+            for i in range(hosts):
+                seq[(i, name)] += 1
+                reading = Reading(time.time(), {n: 12.5 + i for n in names}, None)
+                body = wire.encode(name, seq[(i, name)], reading, None, None)
+                pipe.xadd(wire.key(host_name(i), "samples"), {"d": body}, maxlen=600,
+                          approximate=True)  # fmt: skip
+        pipe.execute()
+        sent.value += 1
+        tick += 1
+        next_at += 1.0
+        time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+class Watcher:
+    """One websocket client per web process subscribed to every host's /cpu (one namespace
+    connection per host: a namespace follows one host)."""
+
+    def __init__(self, url: str, hosts: int) -> None:
+        self.delays: list[float] = []
+        self.seqs: dict[str, list[int]] = {}
+        self.measuring = False
+        self.clients = []
+        for i in range(hosts):
+            client = socketio.Client(reconnection=False)
+            client.on("sample", self._sample, namespace="/cpu")
+            client.connect(url, namespaces=["/cpu"], transports=["websocket"], wait_timeout=20)
+            ack = client.call("subscribe", {"host": host_name(i)}, namespace="/cpu", timeout=20)
+            if not ack.get("ok"):
+                raise RuntimeError(f"subscribe {host_name(i)}: {ack}")
+            self.clients.append(client)
+
+    def _sample(self, sample: dict[str, Any]) -> None:
+        if self.measuring:
+            self.delays.append(time.time() - sample["ts"])
+            self.seqs.setdefault(sample["host"], []).append(sample["seq"])
+
+    def lost(self) -> int:
+        missing = 0
+        for seqs in self.seqs.values():
+            missing += (max(seqs) - min(seqs) + 1) - len(set(seqs))
+        return missing
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.disconnect()
+
+
+def wait_hosts(url: str, hosts: int, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/api/hosts", timeout=5) as resp:
+                known = json.load(resp)
+            if sum("cpu" in h["collectors"] for h in known) >= hosts:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"the web process did not see {hosts} hosts in {timeout} s")
+
+
+def run_step(hosts: int, seconds: float) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    redis_server = RedisProcess(folder).start()
+    ctx = mp.get_context("spawn")
+    stop, sent = ctx.Event(), ctx.Value("i", 0)
+    loader = ctx.Process(target=publish, args=(redis_server.url, hosts, stop, sent), daemon=True)
+    loader.start()
+    web = make_server(
+        folder, f'[server]\nasync_mode = "eventlet"\n[queue]\nurl = "{redis_server.url}"\n'
+    )
+    watcher = None
+    try:
+        web.start()
+        wait_hosts(web.url, hosts)
+        watcher = Watcher(web.url, hosts)
+        time.sleep(SETTLE)
+        meter = CostMeter(web.pid)
+        watcher.measuring = True
+        time.sleep(seconds)
+        watcher.measuring = False
+        cost = meter.read()
+        memory = redis_server.client().info("memory")["used_memory"]
+        delays = sorted(watcher.delays)
+        return {
+            "hosts": hosts,
+            "values_per_s": round(sum(len(n) / i for i, n in COLLECTORS.values()) * hosts),
+            "samples": len(delays),
+            "p50_ms": round(1000 * percentile(delays, 0.50), 1),
+            "p99_ms": round(1000 * percentile(delays, 0.99), 1),
+            "lost": watcher.lost(),
+            "web_cpu_percent": round(cost.cpu_percent, 1),
+            "web_rss_mb": round(cost.rss_mb, 1),
+            "redis_mb": round(memory / 2**20, 1),
+        }
+    finally:
+        if watcher is not None:
+            watcher.close()
+        stop.set()
+        loader.join(10)
+        web.stop()
+        redis_server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--steps", default="100,200,300")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    steps = []
+    for hosts in (int(n) for n in args.steps.split(",")):
+        step = run_step(hosts, args.seconds)
+        steps.append(step)
+        print(f"ingest: {hosts} hosts ({step['values_per_s']} values/s): delay p50 "
+              f"{step['p50_ms']} p99 {step['p99_ms']} ms, lost {step['lost']}, web "
+              f"{step['web_cpu_percent']} % CPU {step['web_rss_mb']} MB, redis "
+              f"{step['redis_mb']} MB", flush=True)  # fmt: skip
+        if step["p99_ms"] > P99_LIMIT_MS or step["lost"]:
+            break
+    print(f"saved {save('ingest', {'seconds': args.seconds, 'steps': steps})}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
