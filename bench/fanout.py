@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import CostMeter, ServerProcess, make_server, percentile, save
+from bench.common import CostMeter, make_server, percentile, save
 from bench.loadgen import WorkerSpec, unpack, worker_main
 
 NAMESPACE = "/cpu"
@@ -128,26 +128,26 @@ def sleep_until(instant: float) -> None:
     time.sleep(max(0.0, instant - time.time()))
 
 
-def meter_window(server_pid: int, worker_pids: list[int], t0: float, t1: float) -> dict:
-    """CPU (% of one core) of the server, the load generator and the machine over [t0, t1)."""
+def meter_window(server_pids: list[int], worker_pids: list[int], t0: float, t1: float) -> dict:
+    """CPU (% of one core) of the server(s), the load generator and the machine over [t0, t1)."""
     sleep_until(t0)
-    server = CostMeter(server_pid)
+    servers = [CostMeter(pid) for pid in server_pids]
     workers = [CostMeter(pid) for pid in worker_pids]
     busy0, all0 = machine_cpu()
     sleep_until(t1)
     busy1, all1 = machine_cpu()
-    cost = server.read()
+    costs = [server.read() for server in servers]
     cores = os.cpu_count() or 1
     return {
-        "server_cpu": round(cost.cpu_percent, 1),
-        "server_rss_mb": round(cost.rss_mb, 1),
+        "server_cpu": round(sum(c.cpu_percent for c in costs), 1),
+        "server_rss_mb": round(sum(c.rss_mb for c in costs), 1),
         "loadgen_cpu": round(sum(w.read().cpu_percent for w in workers), 1),
         # Everything on the box (incl. other work sharing it), in the same % of one core.
         "machine_cpu": round(100 * cores * (busy1 - busy0) / max(all1 - all0, 1e-9), 1),
     }
 
 
-def history_count(server: ServerProcess, t0: float, t1: float) -> int | None:
+def history_count(server: Any, t0: float, t1: float) -> int | None:
     """How many /cpu samples the server recorded with t0 <= ts < t1 (None if it won't say)."""
     seconds = time.time() - t0 + 5
     try:
@@ -214,16 +214,18 @@ def verdict(step: dict[str, Any]) -> str:
     return ", ".join(reasons)
 
 
-def run_step(server: ServerProcess, mode: str, clients: int, args: argparse.Namespace) -> dict:
-    """Connect ``clients``, measure one window, disconnect them all."""
-    assert server.proc is not None
+def run_step(server: Any, mode: str, clients: int, args: argparse.Namespace) -> dict:
+    """Connect ``clients``, measure one window, disconnect them all. ``server`` is a
+    ServerProcess, or anything with its ``url``, ``pids`` and ``get_json`` (several web
+    processes on one port: bench/fanout_processes.py)."""
+    pids = getattr(server, "pids", None) or [server.pid]
     fleet = Fleet(server.url, clients, args.workers, args.batch, args.connect_timeout)
     try:
         ready = fleet.gather("ready", timeout=60 + clients / 10)
         t0 = time.time() + SETTLE
         t1 = t0 + args.seconds
         fleet.send(("measure", t0, t1, GRACE))
-        costs = meter_window(server.proc.pid, fleet.pids, t0, t1)
+        costs = meter_window(pids, fleet.pids, t0, t1)
         results = [unpack(r) for r in fleet.gather("result", timeout=GRACE + 30)]
     finally:
         fleet.stop()
@@ -246,7 +248,7 @@ def run_step(server: ServerProcess, mode: str, clients: int, args: argparse.Name
     }
 
 
-def wait_idle(server: ServerProcess) -> None:
+def wait_idle(server: Any) -> None:
     """Until the server has forgotten every client of the last step (or IDLE_TIMEOUT)."""
     deadline = time.monotonic() + IDLE_TIMEOUT
     while time.monotonic() < deadline:

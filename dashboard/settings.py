@@ -39,6 +39,7 @@ class ServerSettings:
     allowed_origins: tuple[str, ...] = ()
     max_message_bytes: int = 65_536
     log_level: str = "info"
+    reuse_port: bool = False  # eventlet: share the port with other web processes
 
     @property
     def is_loopback(self) -> bool:
@@ -245,8 +246,9 @@ class _Table:
 
 def _server(t: _Table) -> ServerSettings:
     t.check_keys(
-        {"host", "port", "async_mode", "allowed_origins", "max_message_bytes", "log_level"}
-    )
+        {"host", "port", "async_mode", "allowed_origins", "max_message_bytes", "log_level",
+         "reuse_port"}
+    )  # fmt: skip
     d = ServerSettings()
     port = t.get("port", int, d.port)
     if not 1 <= port <= 65_535:
@@ -260,6 +262,9 @@ def _server(t: _Table) -> ServerSettings:
     level = t.get("log_level", str, d.log_level)
     if level not in LOG_LEVELS:
         raise t.error("log_level", level, "one of " + ", ".join(map(repr, LOG_LEVELS)))
+    reuse_port = t.get("reuse_port", bool, False)
+    if reuse_port and mode != "eventlet":
+        raise t.error("reuse_port", True, 'false with async_mode = "' + mode + '" (eventlet only)')
     return ServerSettings(
         host=_valid_host(t, "host", t.get("host", str, d.host)),
         port=port,
@@ -267,6 +272,7 @@ def _server(t: _Table) -> ServerSettings:
         allowed_origins=_origins(t),
         max_message_bytes=size,
         log_level=level,
+        reuse_port=reuse_port,
     )
 
 

@@ -312,3 +312,12 @@ def test_a_web_process_restarted_while_redis_is_down_serves_what_it_has(
     assert len(watcher.seen) >= 3
     exported = web.get_json("/api/history/cpu?host=alpha&seconds=60")
     assert exported["host"] == "alpha" and len(exported["ts"]) >= 3
+
+
+def test_two_web_processes_share_a_port_with_reuse_port(server_factory, redis_server):
+    redis = redis_server()
+    settings = web_settings(redis.url, "w").replace("[server]\n", "[server]\nreuse_port = true\n")
+    first = server_factory(settings, name="w1")
+    second = server_factory(settings, name="w2", port=first.port)  # would exit 78 without it
+    assert second.get_json("/healthz")["queue"]["state"] in ("ok", "starting")
+    assert first.proc.poll() is None and second.proc.poll() is None

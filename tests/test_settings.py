@@ -170,3 +170,9 @@ def test_command_line_overrides_are_validated_like_the_file():
 )  # fmt: skip
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
+
+
+def test_reuse_port_is_for_eventlet_only():
+    assert parse_settings({"server": {"reuse_port": True}}).server.reuse_port
+    with pytest.raises(SettingsError, match=r"reuse_port = True: expected false with async_mode"):
+        parse_settings({"server": {"reuse_port": True, "async_mode": "gevent"}})

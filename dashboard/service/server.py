@@ -171,15 +171,20 @@ def _closed_websocket_noise(record: logging.LogRecord) -> bool:
 def _check_port(settings: Settings) -> None:
     """Fail early, naming the port, rather than deep inside the server's start."""
     host, port = settings.server.host, settings.server.port
-    problem = _port_problem(host, port)
+    problem = _port_problem(host, port, settings.server.reuse_port)
     if problem:
         raise SettingsError(f"{settings.source} [server] port = {port}: {problem}")
 
 
-def _port_problem(host: str, port: int) -> str | None:
+def _port_problem(host: str, port: int, reuse_port: bool = False) -> str | None:
+    """Why ``host:port`` cannot be listened on, or None. With ``reuse_port`` the port may be
+    shared with other web processes that set it too (eventlet listens with SO_REUSEPORT, so
+    the kernel spreads new connections over them)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
