@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import _thread
 import importlib
+import queue
 import sys
 import threading
 from collections.abc import Callable
@@ -57,6 +58,40 @@ def _call_gevent(fn: Callable[[], T], timeout: float) -> T:
         raise TimeoutError(f"timed out after {timeout:g} s") from None
 
 
+class _Threads:
+    """Daemon threads that each run one call at a time and then wait for the next: a call
+    reuses an idle thread, or starts one when all are busy (a hung call keeps its own). Daemon,
+    so a hung plugin never keeps the process from exiting."""
+
+    def __init__(self) -> None:
+        self._idle: list[queue.SimpleQueue[Callable[[], None] | None]] = []
+        self._lock = threading.Lock()
+
+    def run(self, work: Callable[[], None]) -> None:
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(inbox,), name="native-call",
+                             daemon=True).start()  # fmt: skip
+        inbox.put(work)
+
+    def _serve(self, inbox: queue.SimpleQueue[Callable[[], None] | None]) -> None:
+        while True:
+            work = inbox.get()
+            if work is None:
+                return
+            work()
+            with self._lock:
+                if len(self._idle) >= IDLE_THREADS:
+                    return  # enough are waiting already
+                self._idle.append(inbox)
+
+
+IDLE_THREADS = 16
+_THREADS = _Threads()
+
+
 def _call_threading(fn: Callable[[], T], timeout: float) -> T:
     future: Future[T] = Future()
 
@@ -66,8 +101,7 @@ def _call_threading(fn: Callable[[], T], timeout: float) -> T:
         except BaseException as exc:  # delivered to the waiting caller, never lost
             future.set_exception(exc)
 
-    # A daemon thread per call: a hung plugin must never keep the process from exiting.
-    threading.Thread(target=work, name="collector-call", daemon=True).start()
+    _THREADS.run(work)
     try:
         return future.result(timeout=timeout)
     except TimeoutError:

@@ -34,6 +34,7 @@ HOSTS_EVERY = 2.0  # seconds between looks for new hosts
 MAX_BACKOFF = 5.0  # a Redis that comes back is found within seconds
 DECODE_TIMEOUT = 10.0
 WARN_EVERY = 60.0
+CLOCK_MARGIN = 60.0
 SERIES_PREFIX = "series:"  # history file meta keys: "series:<host>/<collector>"
 
 StandIn = Callable[[str], Collector]  # a collector of this name, to run filters for it
@@ -79,7 +80,7 @@ class Consumer:
         self._hosts: dict[str, _Host] = {}
         self._redis: Any = None
         self._looked = 0.0
-        self._rows: dict[tuple[str, bytes], list[dict[str, Any]]] = {}
+        self._rows: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
         self._warned: dict[str, float] = {}
 
     def stop(self) -> None:
@@ -180,13 +181,17 @@ class Consumer:
         return self._start(topics)
 
     def _start(self, topics: list[Topic]) -> str:
-        """Just before this process's newest sample of the host (all of ``keep`` if none)."""
+        """Before this process's newest sample of the host (all of ``keep`` if none).
+
+        Entry ids are Redis's clock, timestamps the agent's: ``CLOCK_MARGIN`` earlier covers
+        clocks that disagree a little; what was published already is skipped by timestamp.
+        """
         seen = [t.last_seen for t in topics]
         if not seen or any(s is None for s in seen):
             since = self.runtime.clock() - self.settings.keep
         else:
-            since = min(s for s in seen if s is not None)
-        return f"{int(since * 1000)}-0"
+            since = min(s for s in seen if s is not None) - CLOCK_MARGIN
+        return f"{int(max(since, 0) * 1000)}-0"
 
     def _topic(self, host: str, name: str) -> Topic:
         """The hub's topic of ``name`` on ``host`` (made, with its history, when new)."""
@@ -237,14 +242,16 @@ class Consumer:
             for entry_id, fields in entries:
                 self._hosts[host].rows_from = entry_id.decode()
                 try:
-                    self._rows[(host, entry_id)] = wire.decode_rows(fields.get(b"d", b""))
+                    collector, seq, rows = wire.decode_rows(fields.get(b"d", b""))
                 except wire.WireError as exc:
                     self._drop(host, str(exc))
+                    continue
+                self._rows[(host, collector, seq)] = rows
         ready = []
         for host, entries in by_kind["samples"]:
             for entry_id, fields in entries:
                 self._hosts[host].samples_from = entry_id.decode()
-                item = self._entry(host, entry_id, fields.get(b"d", b""))
+                item = self._entry(host, fields.get(b"d", b""))
                 if item is not None:
                     ready.append(item)
         if len(self._rows) > 1000:  # tables whose sample never came: keep the newest
@@ -252,7 +259,7 @@ class Consumer:
                 del self._rows[stale]
         return ready
 
-    def _entry(self, host: str, entry_id: bytes, raw: bytes) -> _Ready | None:
+    def _entry(self, host: str, raw: bytes) -> _Ready | None:
         state = self._hosts[host]
 
         def known(name: str) -> set[str] | None:
@@ -273,7 +280,8 @@ class Consumer:
             return None  # published already (a catch-up re-read, or an agent's re-send)
         reading = entry.reading
         if entry.has_rows:
-            reading = Reading(reading.ts, reading.values, self._rows.pop((host, entry_id), None))
+            rows = self._rows.pop((host, entry.collector, entry.seq), None)
+            reading = Reading(reading.ts, reading.values, rows)
         prepared = self.runtime.hub.prepare(entry.collector, reading, entry.series, host=host)
         topic.last_seen = reading.ts  # so a duplicate later in this batch is skipped too
         return _Ready(host, entry.collector, entry.seq, prepared)

@@ -20,8 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import WatchError
-
 from collectors.base import Series
 from dashboard.fleet import claim, wire
 from dashboard.fleet.connection import QueueError, connect, explain
@@ -67,7 +65,8 @@ class Sender:
         self.sent = 0
         self._collectors: dict[str, _Collector] = {}
         self._redis: Any = None
-        self._last_id = (0, 0)
+        self._pending_series: dict[str, list[Series]] = {}  # announced in the open batch
+        self._fresh: set[str] = set()  # collectors with samples newer than their cursor
         self._renewed = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -77,11 +76,11 @@ class Sender:
 
     def note(self, name: str, reading: Reading) -> None:
         """A new sample is in history; its rows (live only) ride along with it."""
-        if reading.rows is not None:
-            with self._lock:
-                state = self._collectors.get(name)
-                if state is not None:
-                    state.rows = (round(reading.ts, 3), reading.rows)
+        with self._lock:
+            self._fresh.add(name)
+            state = self._collectors.get(name)
+            if state is not None and reading.rows is not None:
+                state.rows = (round(reading.ts, 3), reading.rows)
         self._wake.set()
 
     # -- the sender's own thread --------------------------------------------------------------
@@ -124,7 +123,6 @@ class Sender:
         claim.take(redis, self.host, self.me)
         redis.sadd(wire.HOSTS_KEY, self.host)
         cursors = redis.hgetall(wire.key(self.host, "sent"))
-        self._last_id = max(self._last_id, _top(redis, self.host))
         floor = self.clock() - self.settings.keep
         with self._lock:
             for name in self.history.memory.collectors():
@@ -140,6 +138,7 @@ class Sender:
                     self._collectors[name] = _Collector(max(cursor, floor))
                 else:
                     state.cursor, state.announced = max(cursor, floor), None
+            self._fresh.update(self._collectors)  # what Redis lacks goes out first
         self._redis = redis
         self._renewed = time.monotonic()
         self._up()
@@ -150,16 +149,33 @@ class Sender:
             self._renewed = time.monotonic()
 
     def _send_all(self) -> None:
-        for name in list(self._collectors):
-            while self._send_batch(name):
-                pass
+        """Everything history holds after each collector's cursor, in one transaction per
+        round (one round trip however many collectors have news), until caught up."""
+        with self._lock:
+            names, self._fresh = [n for n in self._collectors if n in self._fresh], set()
+        while names:
+            pipe = self._redis.pipeline(transaction=True)
+            done = [s for s in (self._queue(pipe, name) for name in names) if s]
+            if any(count for _name, count, _last, _more in done):
+                pipe.execute()
+            more = False
+            for name, count, last, has_more in done:
+                state = self._collectors[name]
+                state.cursor, state.seq = last, state.seq + count
+                state.announced = self._pending_series.pop(name, state.announced)
+                self.sent += count
+                more = more or has_more
+            if not more:
+                return
+            names = [name for name, _count, _last, has_more in done if has_more]
 
-    def _send_batch(self, name: str) -> bool:
-        """Send up to ``BATCH`` samples of ``name`` after its cursor; whether there may be more."""
+    def _queue(self, pipe: Any, name: str) -> tuple[str, int, float, bool] | None:
+        """Queue up to ``BATCH`` samples of ``name`` on ``pipe``: (name, how many, the new
+        cursor, whether more may follow); None when there is nothing to send."""
         state, now = self._collectors[name], self.clock()
         described = self.describe(name)
         if described is None:
-            return False
+            return None
         series, interval = described
         end = min(now, state.cursor + REPLAY_SPAN) + 1e-3
         query = Query(name, state.cursor, end, max_points=EXPORT_MAX_POINTS, prefer_raw=True)
@@ -167,47 +183,28 @@ class Sender:
         ts = answer.ts[:BATCH]
         if not ts:
             if state.cursor + REPLAY_SPAN < now:  # an empty stretch of a long gap: skip it
-                state.cursor += REPLAY_SPAN
-                return True
-            return False
-        pipe = self._redis.pipeline(transaction=True)
-        # Entry ids must grow: WATCH the streams and start past their newest id, so a writer
-        # that is not us (there should be none) fails this transaction instead of half of it.
-        streams = (wire.key(self.host, "samples"), wire.key(self.host, "rows"))
-        pipe.watch(*streams)
-        self._last_id = max(self._last_id, _top(pipe, self.host))
-        pipe.multi()
+                return name, 0, state.cursor + REPLAY_SPAN, True
+            return None
         announce = series if state.announced != series else None
         if announce is not None:
             pipe.hset(wire.key(self.host, "series"), name, wire.encode_series(series, interval))
+            self._pending_series[name] = series
+        # Entry ids are Redis's own (they only grow); trimming goes by Redis's clock too.
         minid = f"{int((now - self.settings.keep) * 1000)}-0"
         for i, when in enumerate(ts):
+            seq = state.seq + i + 1
             values = {n: _value(c[i]) for n, c in answer.columns.items()}
             rows = state.rows[1] if state.rows is not None and state.rows[0] == when else None
-            entry_id = self._next_id(when)
             first = announce if i == 0 else None
-            body = wire.encode(name, state.seq + i + 1, Reading(when, values, rows), first,
+            body = wire.encode(name, seq, Reading(when, values, rows), first,
                                interval if first is not None else None)  # fmt: skip
             if rows is not None:
-                rows_body = {"d": wire.encode_rows(rows)}
-                pipe.xadd(wire.key(self.host, "rows"), rows_body, id=entry_id,
+                pipe.xadd(wire.key(self.host, "rows"), {"d": wire.encode_rows(name, seq, rows)},
                           maxlen=wire.ROWS_KEPT, approximate=True)  # fmt: skip
-            pipe.xadd(wire.key(self.host, "samples"), {"d": body}, id=entry_id, minid=minid,
+            pipe.xadd(wire.key(self.host, "samples"), {"d": body}, minid=minid,
                       approximate=True)  # fmt: skip
         pipe.hset(wire.key(self.host, "sent"), name, repr(ts[-1]))
-        try:
-            pipe.execute()
-        except WatchError:
-            return True  # someone wrote to our streams meanwhile: build the batch again
-        state.cursor, state.seq, state.announced = ts[-1], state.seq + len(ts), series
-        self.sent += len(ts)
-        return len(answer.ts) > BATCH or state.cursor + REPLAY_SPAN < now
-
-    def _next_id(self, ts: float) -> str:
-        ms = int(ts * 1000)
-        last_ms, last_n = self._last_id
-        self._last_id = (ms, 0) if ms > last_ms else (last_ms, last_n + 1)
-        return f"{self._last_id[0]}-{self._last_id[1]}"
+        return name, len(ts), ts[-1], len(answer.ts) > BATCH or ts[-1] + REPLAY_SPAN < now
 
     def _up(self) -> None:
         if self.state != "ok":
@@ -222,19 +219,6 @@ class Sender:
 
     def _where(self) -> str:
         return redacted(self.settings.url)
-
-
-def _top(redis: Any, host: str) -> tuple[int, int]:
-    """The newest entry id either stream has had (ids only grow, across trims too)."""
-    newest = (0, 0)
-    for what in ("samples", "rows"):
-        try:
-            info = redis.xinfo_stream(wire.key(host, what))
-        except Exception:  # no such stream yet
-            continue
-        ms, _, n = info["last-generated-id"].decode().partition("-")
-        newest = max(newest, (int(ms), int(n)))
-    return newest
 
 
 def _value(value: float) -> float | None:

@@ -6,8 +6,8 @@ Per host (keys under ``dashboard:<host>:``):
   agent's sequence number, the timestamp and the values (and the series, when they changed).
   Trimmed by age (``[queue] keep``): it is a buffer for web processes that restart and for
   outages, not storage — every web process and every agent keeps its own history.
-- ``rows``, a stream of the table rows of tabular collectors (processes), under the same
-  entry id as their sample, capped at a few entries: rows are for live views only.
+- ``rows``, a stream of the table rows of tabular collectors (processes), each naming the
+  collector and seq of its sample, capped at a few entries: rows are for live views only.
 - ``series``, a hash: each collector's series and interval, for a web process that starts
   after the change was sent.
 - ``sent``, a hash: each collector's newest timestamp in ``samples`` — where the agent
@@ -83,8 +83,9 @@ def encode(
     return json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
 
 
-def encode_rows(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    return json.dumps(list(rows), allow_nan=False, separators=(",", ":")).encode()
+def encode_rows(collector: str, seq: int, rows: Sequence[Mapping[str, Any]]) -> bytes:
+    body = {"c": collector, "q": seq, "r": list(rows)}
+    return json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
 
 
 def encode_series(series: Sequence[Series], interval: float) -> bytes:
@@ -115,13 +116,17 @@ def decode(raw: bytes, known: Callable[[str], set[str] | None], now: float) -> E
     return Entry(collector, seq, reading, series, interval, rows is not None)
 
 
-def decode_rows(raw: bytes) -> list[dict[str, Any]]:
-    rows = _json(raw, list)
+def decode_rows(raw: bytes) -> tuple[str, int, list[dict[str, Any]]]:
+    """A ``rows`` entry: its collector, the seq of the sample it belongs to, the rows."""
+    body = _json(raw, dict)
+    collector, seq, rows = body.get("c"), body.get("q"), body.get("r")
+    if not isinstance(collector, str) or not isinstance(seq, int) or isinstance(seq, bool):
+        raise WireError("rows: expected the collector and seq of their sample")
     try:
         checked = validate(_sample({"v": {}, "t": None}, rows), set(), 0.0).rows
     except BadOutput as exc:
         raise WireError(f"rows: {exc}") from None
-    return checked or []
+    return collector, seq, checked or []
 
 
 def decode_series(collector: str, raw: bytes) -> tuple[list[Series], float | None]:

@@ -22,7 +22,7 @@ from dashboard import exits, health
 from dashboard.fleet.sender import Sender
 from dashboard.pipeline.registry import load_registry
 from dashboard.runtime import Runtime
-from dashboard.service import logs
+from dashboard.service import gc_tuning, logs
 from dashboard.service.sdnotify import Notifier
 from dashboard.service.signals import hand_off
 from dashboard.settings import Settings, SettingsError
@@ -81,6 +81,7 @@ class Agent:
             "agent for host %r: %d collectors, sending to the queue", self.host,
             len(self.runtime.runners),
         )  # fmt: skip
+        gc_tuning.settle()
         self.notifier.send(READY=1, STATUS=self._status(), MAINPID=os.getpid())
         code = self._watch()
         self.notifier.send(STOPPING=1, STATUS="stopping")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import gc
 import logging
 import os
 import resource
@@ -13,14 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from dashboard import exits, health, looplag
-from dashboard.service import logs, reload
+from dashboard.service import gc_tuning, logs, reload
 from dashboard.service.sdnotify import Notifier, wait_listening, watch
 from dashboard.service.shutdown import Shutdown
 from dashboard.settings import Settings, SettingsError
 from dashboard.web import assets
 
 log = logging.getLogger("dashboard")
-GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def serve(settings: Settings, load: Callable[[], Settings] | None = None) -> int:
@@ -63,14 +61,7 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
         _consume(app, socketio, runtime, settings)
     socketio.start_background_task(_push_fleet, socketio, runtime, lambda: not shutdown.requested)
     _notify_systemd(socketio, runtime, notifier, server.host, server.port)
-    # Everything allocated so far lives for the whole run: keep it out of GC passes,
-    # which otherwise cause the worst fan-out latency spikes.
-    gc.collect()
-    gc.freeze()
-    # Each emit to N clients allocates a few objects per client; with the default thresholds
-    # that triggers young collections mid-fan-out and, every so often, a full collection
-    # that stalls every client for tens of ms. Collect less often: memory stays bounded.
-    gc.set_threshold(*GC_THRESHOLDS)
+    gc_tuning.settle()  # the worst fan-out latency spikes were collections (gc_tuning.py)
     host = f"[{server.host}]" if ":" in server.host else server.host
     log.info(
         "serving http://%s:%d/ (%s, %d collectors)",
