@@ -434,9 +434,10 @@ def test_fleet_summarizes_every_host(runtime, app, clock):
     [line] = reply["hosts"]
     assert line["host"] == runtime.hub.host and line["stale"] is False
     assert set(line) >= {"cpu", "memory", "load_per_core", "filesystem", "net_in", "net_out"}
-    runtime.hub.publish_fleet(summary.summaries(runtime))
+    runtime.hub.publish_fleet(summary.summaries(runtime), clock.now)
     pushed = samples(client, "/fleet", event="fleet")
     assert pushed and pushed[0]["hosts"][0]["host"] == runtime.hub.host
+    assert pushed[0]["now"] == reply["now"] == clock.now
     assert ack(client, "subscribe", {"x": 1}, "/fleet")["ok"] is False
     assert ack(client, "unsubscribe", None, "/fleet") == {"ok": True}
     assert runtime.hub.fleet_followers() == 0

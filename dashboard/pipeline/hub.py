@@ -89,9 +89,11 @@ class Hub:
     def fleet_followers(self) -> int:
         return len(self._fleet)
 
-    def publish_fleet(self, summaries: list[dict[str, Any]]) -> None:
-        """Every host's summary, one emit for every ``/fleet`` client."""
-        self.emitter.emit("fleet", {"hosts": summaries}, namespace="/fleet", to=self.FLEET_ROOM)
+    def publish_fleet(self, summaries: list[dict[str, Any]], now: float) -> None:
+        """Every host's summary, one emit for every ``/fleet`` client (``now``: the server's
+        time, so a page says "last seen 3 min ago" by the server's clock, not its own)."""
+        body = {"now": now, "hosts": summaries}
+        self.emitter.emit("fleet", body, namespace="/fleet", to=self.FLEET_ROOM)
 
     def watch(self, callback: Callable[[Topic, Reading], None]) -> None:
         """Call ``callback(topic, reading)`` after each publish (an agent's sender, say)."""

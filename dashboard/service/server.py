@@ -95,7 +95,7 @@ def _push_fleet(socketio: Any, runtime: Any, running: Callable[[], bool]) -> Non
     while running():
         socketio.sleep(summary.EVERY)
         if runtime.hub.fleet_followers():
-            runtime.hub.publish_fleet(summary.summaries(runtime))
+            runtime.hub.publish_fleet(summary.summaries(runtime), runtime.clock())
 
 
 def _consume(app: Any, socketio: Any, runtime: Any, settings: Settings) -> None:

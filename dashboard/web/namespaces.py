@@ -65,7 +65,8 @@ class FleetNamespace(Namespace):
         if len(args) > 1 or (args and args[0] not in (None, {})):
             return {"ok": False, "error": "subscribe on /fleet takes no options"}
         self.runtime.hub.follow_fleet(_sid(), True)
-        return {"ok": True, "every": summary.EVERY, "hosts": summary.summaries(self.runtime)}
+        hosts = summary.summaries(self.runtime)
+        return {"ok": True, "every": summary.EVERY, "now": self.runtime.clock(), "hosts": hosts}
 
     def on_unsubscribe(self, *_args: Any) -> dict[str, Any]:
         self.runtime.hub.follow_fleet(_sid(), False)

@@ -73,6 +73,7 @@ def index() -> str:
         "index.html",
         host=rt.hub.host,
         collectors=health.collectors(rt),
+        hosts=health.hosts(rt),  # so the page picks its view (a host, or the fleet) at once
         page=page_config(),
         auth_enabled=auth().enabled,
     )

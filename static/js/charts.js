@@ -139,6 +139,26 @@ export class ChartBoard {
     this.setSeries(collector.name, collector.series || []);
   }
 
+  /** What a subscribe ack says of a collector that the page did not know (another host's). */
+  configure(name, { interval }) {
+    const entry = this.collectors.get(name);
+    if (entry && typeof interval === "number" && interval > 0) entry.interval = interval;
+  }
+
+  /** Take every card off the page and free the charts (the page shows another host). */
+  destroy() {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    for (const chart of this.charts.values()) {
+      Plotly.purge(chart.gd);
+      chart.card.remove();
+    }
+    for (const entry of this.collectors.values()) entry.note?.remove();
+    this.charts.clear();
+    this.collectors.clear();
+    this.dirty.clear();
+  }
+
   chartsOf(name) {
     return [...this.charts.values()].filter((c) => c.collector === name);
   }

@@ -1,6 +1,8 @@
-// The page's one Socket.IO connection: a shared manager, one socket per collector namespace,
-// subscribe with an ack (and a timeout), resubscribe with `since` on every reconnect and with
-// the whole window when the window changes.
+// The page's one Socket.IO connection: a shared manager, one socket per namespace, subscribe
+// with an ack (and a timeout), resubscribe with `since` on every reconnect and with the whole
+// window when the window changes. A channel follows one host's collector; closing it (the
+// page switches host) unsubscribes and leaves the namespace's socket up for the next one.
+// The /fleet channel takes every host's summary, pushed each second.
 
 import { freshSamples, historySamples } from "./samples.js";
 
@@ -49,10 +51,22 @@ export class Connection {
    * A channel for one namespace showing the last `window` seconds; handlers: onAck, onReset,
    * onSamples, onSeries, onError, onFilter.
    */
-  channel(namespace, handlers, window) {
-    const channel = new Channel(this, namespace, handlers, window);
+  channel(namespace, handlers, window, host = null) {
+    const channel = new Channel(this, namespace, handlers, window, host);
     this.channels.push(channel);
     return channel;
+  }
+
+  /** The /fleet channel; handlers: onHosts(summaries, every), onError(message or null). */
+  fleet(handlers) {
+    const channel = new FleetChannel(this, handlers);
+    this.channels.push(channel);
+    return channel;
+  }
+
+  remove(channel) {
+    this.channels = this.channels.filter((c) => c !== channel);
+    this.update();
   }
 
   state() {
@@ -78,27 +92,99 @@ export class Connection {
 }
 
 /**
- * One namespace: subscription, backfill, de-duplication by timestamp, the client filter.
- * Every subscribe bumps `generation`; an ack of an older one (a reconnect or a window change
- * took over) is ignored, so only the newest request's history ever reaches the charts.
+ * What every channel does with its namespace's socket: listen (and stop listening when
+ * closed), subscribe on every connect, and retry when the server closed or refused it. The
+ * socket is shared with the channels closed before on the namespace: if it is up already, no
+ * "connect" comes, so the first subscribe is sent at once.
  */
-class Channel {
-  constructor(connection, namespace, handlers, window) {
+class NamespaceChannel {
+  constructor(connection, namespace, handlers) {
     this.connection = connection;
     this.namespace = namespace;
     this.handlers = handlers;
+    this.generation = 0;
+    this.refused = null;
+    this.closed = false;
+    this.socket = connection.manager.socket(namespace);
+    this.listeners = {
+      connect: () => this.onConnect(),
+      disconnect: (reason) => this.onDisconnect(reason),
+      connect_error: (err) => this.onConnectError(err),
+      ...this.events(),
+    };
+    for (const [event, listener] of Object.entries(this.listeners)) this.socket.on(event, listener);
+    this.starting = this.socket.connected;
+    if (this.starting) {
+      queueMicrotask(() => {
+        this.starting = false;
+        if (!this.closed && this.socket.connected) this.onConnect();
+      });
+    }
+  }
+
+  /** Listeners of the namespace's own events, by event name. */
+  events() {
+    return {};
+  }
+
+  onConnect() {
+    this.refused = null;
+    this.connection.update();
+    this.subscribe();
+  }
+
+  onDisconnect(reason) {
+    this.generation += 1;
+    // The server closed this namespace on purpose; the manager will not bring it back alone.
+    if (reason === "io server disconnect") {
+      setTimeout(() => !this.closed && this.socket.connect(), RETRY_MS);
+    }
+    this.connection.update();
+  }
+
+  onConnectError(err) {
+    if (!this.socket.active) {
+      // Refused by the server (e.g. the session expired): retry slowly, show it in red.
+      this.refused = err.message || "refused";
+      setTimeout(() => !this.closed && this.socket.connect(), REFUSED_RETRY_MS);
+    }
+    this.connection.update();
+  }
+
+  /** Stop: answers in flight are ignored, the server stops sending, the socket stays up. */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.generation += 1;
+    for (const [event, listener] of Object.entries(this.listeners)) {
+      this.socket.off(event, listener);
+    }
+    if (this.socket.connected) this.socket.emit("unsubscribe");
+    this.connection.remove(this);
+  }
+}
+
+/**
+ * One collector's namespace for one host: subscription, backfill, de-duplication by
+ * timestamp, the client filter. Every subscribe bumps `generation`; an ack of an older one
+ * (a reconnect or a window change took over) is ignored, so only the newest request's
+ * history ever reaches the charts.
+ */
+class Channel extends NamespaceChannel {
+  constructor(connection, namespace, handlers, window, host) {
+    super(connection, namespace, handlers);
     this.window = window;
+    this.host = host;
     this.lastTs = null;
     this.filter = null;
     this.queued = null; // samples that arrive while a subscribe ack is outstanding
-    this.generation = 0;
-    this.refused = null;
-    this.socket = connection.manager.socket(namespace);
-    this.socket.on("connect", () => this.onConnect());
-    this.socket.on("disconnect", (reason) => this.onDisconnect(reason));
-    this.socket.on("connect_error", (err) => this.onConnectError(err));
-    this.socket.on("sample", (sample) => this.onSample(sample));
-    this.socket.on("series", (message) => this.handlers.onSeries?.(message.series || []));
+  }
+
+  events() {
+    return {
+      sample: (sample) => this.onSample(sample),
+      series: (message) => this.handlers.onSeries?.(message.series || []),
+    };
   }
 
   onConnect() {
@@ -109,32 +195,23 @@ class Channel {
   }
 
   onDisconnect(reason) {
-    this.generation += 1;
     this.queued = null;
-    // The server closed this namespace on purpose; the manager will not bring it back alone.
-    if (reason === "io server disconnect") {
-      setTimeout(() => this.socket.connect(), RETRY_MS);
-    }
-    this.connection.update();
+    super.onDisconnect(reason);
   }
 
-  onConnectError(err) {
-    if (!this.socket.active) {
-      // Refused by the server (e.g. the session expired): retry slowly, show it in red.
-      this.refused = err.message || "refused";
-      setTimeout(() => this.socket.connect(), REFUSED_RETRY_MS);
-    }
-    this.connection.update();
+  close() {
+    this.queued = null;
+    super.close();
   }
 
   /** Show another window: start over with its whole history (at once if connected). */
   setWindow(seconds) {
-    if (seconds === this.window) return;
+    if (seconds === this.window || this.closed) return;
     this.window = seconds;
     this.lastTs = null;
     this.generation += 1; // an ack in flight belongs to the old window
     this.queued = null;
-    if (this.socket.connected) this.subscribe();
+    if (this.socket.connected && !this.starting) this.subscribe();
   }
 
   subscribe() {
@@ -143,6 +220,7 @@ class Channel {
     const whole = this.lastTs === null;
     const window = this.window;
     const payload = whole ? { history: window } : { since: this.lastTs };
+    if (this.host) payload.host = this.host;
     const span = whole ? window : Date.now() / 1000 - this.lastTs;
     const timeoutMs = span > this.connection.memoryWindow ? DISK_TIMEOUT_MS
       : SUBSCRIBE_TIMEOUT_MS;
@@ -172,6 +250,8 @@ class Channel {
   }
 
   onSample(sample) {
+    // The previous host's samples may still be on their way just after a switch.
+    if (this.host && sample?.host && sample.host !== this.host) return;
     if (this.queued) {
       this.queued.push(sample);
       return;
@@ -188,16 +268,45 @@ class Channel {
 
   /** Remember the filter (it is sent again after every reconnect) and send it now if we can. */
   setFilter(filter) {
+    if (this.closed) return;
     this.filter = filter;
-    if (this.socket.connected) this.sendFilter();
+    if (this.socket.connected && !this.starting) this.sendFilter();
   }
 
   sendFilter() {
     if (!this.filter) return;
     const sent = this.filter;
     this.socket.timeout(SUBSCRIBE_TIMEOUT_MS).emit("filter", sent, (err, ack) => {
-      if (sent !== this.filter) return; // superseded by a newer filter
+      if (sent !== this.filter || this.closed) return; // superseded by a newer filter
       this.handlers.onFilter?.(err ? { ok: false, error: "no answer from the server" } : ack);
+    });
+  }
+}
+
+/** /fleet: `subscribe` takes nothing; its ack and then a `fleet` event each second list every
+ * host's summary. */
+class FleetChannel extends NamespaceChannel {
+  constructor(connection, handlers) {
+    super(connection, "/fleet", handlers);
+  }
+
+  events() {
+    return { fleet: (message) => this.handlers.onHosts?.(message?.hosts || []) };
+  }
+
+  subscribe() {
+    const generation = ++this.generation;
+    this.socket.timeout(SUBSCRIBE_TIMEOUT_MS).emit("subscribe", (err, ack) => {
+      if (generation !== this.generation) return;
+      if (err || !ack?.ok) {
+        this.handlers.onError?.(err ? `no answer to subscribe within ${SUBSCRIBE_TIMEOUT_MS
+          / 1000} s` : ack?.error || "subscribe refused");
+        setTimeout(() => this.socket.connected && generation === this.generation
+          && this.subscribe(), RETRY_MS);
+        return;
+      }
+      this.handlers.onError?.(null);
+      this.handlers.onHosts?.(ack.hosts || [], ack.every);
     });
   }
 }

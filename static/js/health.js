@@ -1,6 +1,7 @@
 // The health strip: polls /healthz and shows each collector's state; failing ones in red with
 // their last error on hover (the collector's cards show it inline too, through onHealth).
-// The history store's state goes to onHistory: a banner when samples are not being saved.
+// The history store's state goes to onHistory: a banner when samples are not being saved;
+// the queue's (scale-out: Redis between agents and web processes) to onQueue.
 
 const GOOD = new Set(["ok"]);
 const QUIET = new Set(["starting"]);
@@ -24,12 +25,13 @@ function stateClass(state) {
 
 export class HealthStrip {
   constructor({ strip, intervalMs = 5000, onHealth = () => {}, onHistory = () => {},
-    onPlugins = () => {} }) {
+    onPlugins = () => {}, onQueue = () => {} }) {
     this.strip = strip;
     this.intervalMs = intervalMs;
     this.onHealth = onHealth;
     this.onHistory = onHistory;
     this.onPlugins = onPlugins;
+    this.onQueue = onQueue;
     this.chips = new Map();
     this.timer = 0;
   }
@@ -53,6 +55,7 @@ export class HealthStrip {
       this.onHealth(body.collectors || {});
       this.onHistory(body.history || null);
       this.onPlugins(body.plugins?.errors || []);
+      this.onQueue(body.queue || null);
     } catch (err) {
       this.strip.classList.add("is-stale");
       this.strip.title = `health unavailable: ${err.message}`;
@@ -105,6 +108,30 @@ export class HistoryBanner {
     // The server's sentences say what to do; add that the page carries on, unless they do.
     this.text.textContent = !problem ? "" : /memory/i.test(problem) ? problem
       : `${problem} Live charts continue from memory.`;
+  }
+}
+
+// Queue states that are not a problem: connected, or still making its first connection.
+const QUEUE_FINE = new Set(["ok", "starting"]);
+
+/** The banner under the top bar while the web process cannot read the agents' queue. */
+export class QueueBanner {
+  constructor(banner) {
+    this.banner = banner;
+    this.text = banner.querySelector(".banner-text");
+    this.shown = null;
+  }
+
+  /** queue: /healthz's "queue" ({state, error, ...}), or null without one. */
+  show(queue) {
+    const problem = queue && !QUEUE_FINE.has(queue.state)
+      ? sentence(queue.error || `the queue is ${queue.state}`) : null;
+    if (problem === this.shown) return; // unchanged: don't re-announce it every poll
+    this.shown = problem;
+    this.banner.hidden = !problem;
+    this.banner.dataset.state = queue?.state || "";
+    this.text.textContent = problem ? `${problem} The page shows what this server already has.`
+      : "";
   }
 }
 

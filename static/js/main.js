@@ -1,14 +1,20 @@
-// Entry point: builds the page from the config embedded in it (the collector list, and in
-// `page` the server's constants: time windows, bucket widths, the span kept in memory, the
-// process sort keys), then wires the connection, the charts, the process table, the
-// time-window picker and the health strip together.
+// Entry point: builds the page from the config embedded in it (this process's host and the
+// collectors it runs, the hosts it serves, and in `page` the server's constants: time
+// windows, bucket widths, the span kept in memory, the process sort keys), then shows the
+// view the URL asks for — one host's dashboard (?host=db-1) or, with several hosts, the fleet
+// overview — and wires the connection, the host picker, the time-window picker, the health
+// strip and the banners together.
 
-import { ChartBoard } from "./charts.js";
 import { Connection } from "./connection.js";
+import { FleetView } from "./fleet.js";
+import { sortHosts, staleText } from "./fleetdata.js";
 import { formatClock } from "./format.js";
-import { HealthStrip, HistoryBanner, PluginBanner, healthProblem } from "./health.js";
-import { ProcessTable } from "./processes.js";
+import { HealthStrip, HistoryBanner, PluginBanner, QueueBanner } from "./health.js";
+import { HostDashboard } from "./hostview.js";
+import { HostList, HostPicker } from "./hosts.js";
 import { WindowPicker, initialWindow, rememberWindow, windowByKey } from "./timewindow.js";
+import { cardOrder, chooseView, collectorRank, requestedView, sameView, viewUrl }
+  from "./views.js";
 
 function readConfig() {
   const block = document.getElementById("dashboard-config");
@@ -22,87 +28,237 @@ function showState(badge, state) {
   document.body.dataset.connection = state.name;
 }
 
-// The process table sits near the top, after the memory charts: on a wall screen "what is
-// using the machine" belongs next to CPU and memory.
-const TABLE_AFTER = "memory";
+const byId = (id) => document.getElementById(id);
 
-function wire(connection, board, collector, { tableOrder, host, sorts, maxLimit, seconds }) {
-  let table = null;
-  const channel = connection.channel(collector.namespace || `/${collector.name}`, {
-    onAck: (ack) => board.setSeries(collector.name, ack.series || []),
-    onReset: (window) => board.reset(collector.name, window),
-    onSeries: (series) => board.setSeries(collector.name, series),
-    onError: (message) => board.setAlert(collector.name, "subscribe", message),
-    onFilter: (ack) => table?.filterAck(ack),
-    onSamples: (samples) => {
-      // One page shows one host; with a shared message queue others may pass through.
-      const mine = samples.filter((s) => !s.host || s.host === host);
-      board.push(collector.name, mine);
-      const last = mine.at(-1);
-      if (table && last?.rows) table.rows(last.rows);
-    },
-  }, seconds);
-  if (collector.name === "processes") {
-    table = new ProcessTable({ sorts, maxLimit, onFilter: (filter) => channel.setFilter(filter) });
-    board.insert(table.card, tableOrder);
-    channel.setFilter(table.initialFilter);
+/** A host's collectors in card order (built-ins first, then by name). */
+function collectorNames(names) {
+  return [...names].sort((a, b) => collectorRank(a) - collectorRank(b) || a.localeCompare(b));
+}
+
+/** Keep a CSS custom property at an element's height (sticky headers go below it). */
+function followHeight(element, property) {
+  const root = document.documentElement;
+  const set = () => root.style.setProperty(property,
+    getComputedStyle(element).position === "sticky" ? `${element.offsetHeight}px` : "0px");
+  set();
+  new ResizeObserver(set).observe(element);
+}
+
+class Page {
+  constructor(config) {
+    this.config = config;
+    this.page = config.page;
+    this.own = config.collectors.length ? config.host : null; // this process collects
+    this.hostList = Array.isArray(config.hosts) ? config.hosts : null; // from /api/hosts
+    this.summaries = new Map(); // host -> its newest /fleet summary
+    this.view = null;
+    this.dashboard = null;
+    this.fleet = null;
+    this.fleetChannel = null;
+    this.windowKey = initialWindow(this.page.windows, this.page.default_window);
+    this.el = {
+      host: byId("host"), hostLabel: byId("host-label"), stale: byId("host-stale"),
+      seen: byId("host-seen"), updated: byId("updated"), grid: byId("charts"),
+      fleet: byId("fleet"), notice: byId("notice"), window: byId("window"),
+    };
+    const badge = byId("connection");
+    this.connection = new Connection({
+      memoryWindow: this.page.memory_window,
+      onState: (state) => showState(badge, state),
+    });
   }
-  return channel;
+
+  seconds(key) {
+    return windowByKey(this.page.windows, key).seconds;
+  }
+
+  start() {
+    followHeight(document.querySelector(".topbar"), "--topbar-height");
+    new WindowPicker({
+      group: this.el.window,
+      selected: this.windowKey,
+      onChange: (key) => {
+        this.windowKey = key;
+        rememberWindow(key);
+        this.dashboard?.setWindow(this.seconds(key));
+      },
+    });
+    this.picker = new HostPicker({ nav: byId("host-nav"), select: byId("host-picker"),
+      fleetLink: byId("fleet-link"), onChoose: (view) => this.navigate(view) });
+    this.hosts = new HostList({ onHosts: (list) => this.onHostList(list) });
+    this.show(this.choose());
+    window.addEventListener("popstate", () => this.show(this.choose()));
+    this.hosts.start();
+    this.startHealth();
+  }
+
+  startHealth() {
+    const banner = new HistoryBanner(byId("history-banner"));
+    const pluginBanner = new PluginBanner(byId("plugin-banner"));
+    const queueBanner = new QueueBanner(byId("queue-banner"));
+    const health = new HealthStrip({
+      strip: byId("health"),
+      // /healthz speaks of this process's own collectors: their cards only.
+      onHealth: (collectors) => {
+        if (this.own && this.dashboard?.host === this.own) this.dashboard.setHealth(collectors);
+      },
+      onHistory: (history) => banner.show(history),
+      onPlugins: (errors) => pluginBanner.show(errors),
+      onQueue: (queue) => queueBanner.show(queue),
+    });
+    health.start(Object.fromEntries(this.config.collectors.map((c) => [c.name, c.health || {}])));
+  }
+
+  /** Every host known, from /api/hosts and the /fleet pushes; null before either answered. */
+  hostNames() {
+    if (this.hostList === null && !this.summaries.size) return null;
+    return [...new Set([...(this.hostList || []).map((h) => h.host), ...this.summaries.keys()])];
+  }
+
+  choose() {
+    return chooseView(requestedView(window.location.search), this.hostNames(), this.own);
+  }
+
+  /** A choice the user made: the URL says it (Back returns), then the page shows it. */
+  navigate(view) {
+    if (sameView(view, this.view)) return;
+    window.history.pushState(null, "", this.urlOf(view));
+    this.show(view);
+  }
+
+  urlOf(view) {
+    return viewUrl(window.location.href, view,
+      { fleetByDefault: (this.hostNames() || []).length > 1 });
+  }
+
+  show(view) {
+    if (!sameView(view, this.view)) {
+      this.view = view;
+      if (view.kind === "host") this.showHost(view.host);
+      else this.showFleet();
+    }
+    this.renderChrome();
+  }
+
+  showHost(host) {
+    this.fleet?.hide();
+    if (this.dashboard?.host !== host) {
+      this.dashboard?.close();
+      this.el.updated.textContent = "";
+      this.dashboard = this.makeDashboard(host);
+    }
+    this.el.grid.hidden = false;
+    this.el.window.hidden = false;
+  }
+
+  /** The overview; also what shows while no host has reported yet (it says so). */
+  showFleet() {
+    this.dashboard?.close();
+    this.dashboard = null;
+    this.el.grid.hidden = true;
+    this.el.window.hidden = true;
+    this.el.updated.textContent = "";
+    this.ensureFleet();
+    this.fleet.show();
+  }
+
+  makeDashboard(host) {
+    const known = host === this.own ? this.config.collectors : [];
+    const dashboard = new HostDashboard({
+      grid: this.el.grid, connection: this.connection, host, page: this.page,
+      window: this.seconds(this.windowKey), order: cardOrder(known.map((c) => c.name)),
+      onFlush: (ts) => {
+        if (ts === null) return;
+        this.el.updated.textContent = `last sample ${formatClock(new Date(ts * 1000))}`;
+      },
+    });
+    for (const collector of known) dashboard.add(collector);
+    this.addListedCollectors(dashboard);
+    this.connection.update();
+    return dashboard;
+  }
+
+  /** The host's collectors /api/hosts lists that have no cards yet (an agent's appear one by
+   * one as each sends its first sample). */
+  addListedCollectors(dashboard) {
+    const entry = this.hostList?.find((h) => h.host === dashboard.host);
+    for (const name of collectorNames(entry?.collectors || [])) {
+      if (!dashboard.has(name)) dashboard.add({ name });
+    }
+  }
+
+  ensureFleet() {
+    if (this.fleet) return;
+    this.fleet = new FleetView({
+      section: this.el.fleet,
+      hrefOf: (host) => this.urlOf({ kind: "host", host }),
+      onOpen: (host) => this.navigate({ kind: "host", host }),
+    });
+    this.fleetChannel = this.connection.fleet({
+      onHosts: (summaries, every) => this.onFleet(summaries, every),
+    });
+  }
+
+  onHostList(list) {
+    this.hostList = list;
+    this.follow();
+  }
+
+  onFleet(summaries, every) {
+    this.summaries = new Map(summaries.map((s) => [s.host, s]));
+    this.fleet.update(summaries, every);
+    if (this.view.kind !== "host") {
+      this.el.updated.textContent = `updated ${formatClock(new Date())}`;
+    }
+    const listed = new Set((this.hostList || []).map((h) => h.host));
+    if (summaries.some((s) => !listed.has(s.host))) this.hosts.refresh(); // its collectors
+    this.follow();
+  }
+
+  /** The host list changed: a bare URL's view follows it, and so does the host's cards. */
+  follow() {
+    const view = this.choose();
+    if (!sameView(view, this.view)) this.show(view);
+    else this.renderChrome();
+    if (this.dashboard) this.addListedCollectors(this.dashboard);
+  }
+
+  /** What the page knows of a host now: the newer of its /fleet summary and /api/hosts entry. */
+  stateOf(host) {
+    const pushed = this.summaries.get(host);
+    const listed = this.hostList?.find((h) => h.host === host);
+    if (!pushed || (listed && (listed.last_seen ?? 0) > (pushed.last_seen ?? 0))) return listed;
+    return pushed;
+  }
+
+  /** The top bar (which host, whether it went quiet), the picker and the notice. */
+  renderChrome() {
+    const view = this.view;
+    const onHost = view.kind === "host";
+    this.el.hostLabel.textContent = onHost ? "host" : "fleet";
+    this.el.host.textContent = onHost ? view.host : "All hosts";
+    document.title = `${onHost ? view.host : "fleet"} · dashboard`;
+    const state = onHost ? this.stateOf(view.host) : null;
+    const stale = Boolean(state?.stale);
+    this.el.stale.hidden = !stale;
+    this.el.seen.hidden = !stale;
+    this.el.seen.textContent = stale ? staleText(state.last_seen, Date.now() / 1000) : "";
+    const hosts = (this.hostNames() || []).map((host) => ({ host,
+      stale: Boolean(this.stateOf(host)?.stale) }));
+    this.picker.show(hosts, view, this.urlOf({ kind: "fleet" }));
+    this.renderNotice();
+  }
+
+  renderNotice() {
+    const view = this.view;
+    const names = sortHosts(this.hostNames() || []);
+    const unknown = view.kind === "host" && this.hostList !== null && !names.includes(view.host)
+      && !this.dashboard?.channels.size;
+    this.el.notice.hidden = !unknown;
+    this.el.notice.textContent = unknown ? `Host “${view.host}” has not reported to this `
+      + `server${names.length ? ` (known: ${names.join(", ")})` : ""}; its charts appear as `
+      + "soon as it does." : "";
+  }
 }
 
-function main() {
-  const config = readConfig();
-  const { page } = config;
-  const secondsOf = (key) => windowByKey(page.windows, key).seconds;
-  const badge = document.getElementById("connection");
-  const updated = document.getElementById("updated");
-  const chosen = initialWindow(page.windows, page.default_window);
-  const board = new ChartBoard({
-    grid: document.getElementById("charts"),
-    window: secondsOf(chosen),
-    steps: page.bucket_steps,
-    points: page.max_points,
-    onFlush: (ts) => {
-      if (ts !== null) updated.textContent = `last sample ${formatClock(new Date(ts * 1000))}`;
-    },
-  });
-  config.collectors.forEach((collector, i) => board.addCollector(collector, i));
-
-  const connection = new Connection({
-    memoryWindow: page.memory_window,
-    onState: (state) => showState(badge, state),
-  });
-  const names = config.collectors.map((c) => c.name);
-  const tableOrder = (names.includes(TABLE_AFTER) ? names.indexOf(TABLE_AFTER)
-    : names.indexOf("processes")) + 0.5;
-  const channels = config.collectors.map((collector) => wire(connection, board, collector,
-    { tableOrder, host: config.host, sorts: page.process_sorts,
-      maxLimit: page.process_max_limit, seconds: secondsOf(chosen) }));
-  connection.update();
-
-  // Each channel starts over with the new window's history; its charts follow on the ack.
-  new WindowPicker({
-    group: document.getElementById("window"),
-    selected: chosen,
-    onChange: (key) => {
-      rememberWindow(key);
-      for (const channel of channels) channel.setWindow(secondsOf(key));
-    },
-  });
-
-  const banner = new HistoryBanner(document.getElementById("history-banner"));
-  const pluginBanner = new PluginBanner(document.getElementById("plugin-banner"));
-  const health = new HealthStrip({
-    strip: document.getElementById("health"),
-    onHealth: (collectors) => {
-      for (const [name, h] of Object.entries(collectors)) {
-        board.setAlert(name, "health", healthProblem(h));
-      }
-    },
-    onHistory: (history) => banner.show(history),
-    onPlugins: (errors) => pluginBanner.show(errors),
-  });
-  health.start(Object.fromEntries(config.collectors.map((c) => [c.name, c.health || {}])));
-}
-
-main();
+new Page(readConfig()).start();

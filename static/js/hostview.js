@@ -1,0 +1,90 @@
+// One host's dashboard: its collectors' chart cards (built from each subscribe ack's series
+// when the page did not know them), a channel per collector subscribed with the host's name,
+// and the process table. Closing it frees the charts and unsubscribes, so the page can show
+// another host on the same connection.
+
+import { ChartBoard } from "./charts.js";
+import { healthProblem } from "./health.js";
+import { ProcessTable } from "./processes.js";
+
+export class HostDashboard {
+  /**
+   * grid: where the cards go; host: the host's name; page: the server's constants;
+   * window: the seconds shown; order: views.js cardOrder(); onFlush(ts) after each redraw.
+   */
+  constructor({ grid, connection, host, page, window, order, onFlush }) {
+    this.grid = grid;
+    this.connection = connection;
+    this.host = host;
+    this.page = page;
+    this.window = window;
+    this.order = order;
+    this.channels = new Map();
+    this.tables = [];
+    this.board = new ChartBoard({ grid, window, steps: page.bucket_steps,
+      points: page.max_points, onFlush });
+  }
+
+  has(name) {
+    return this.channels.has(name);
+  }
+
+  /** Cards and a channel for a collector ({name, namespace?, interval?, series?, health?}). */
+  add(collector) {
+    if (this.channels.has(collector.name)) return;
+    this.board.addCollector(collector, this.order.of(collector.name));
+    this.channels.set(collector.name, this.wire(collector));
+  }
+
+  wire(collector) {
+    const board = this.board;
+    let table = null;
+    const channel = this.connection.channel(collector.namespace || `/${collector.name}`, {
+      onAck: (ack) => {
+        board.configure(collector.name, { interval: ack.interval });
+        board.setSeries(collector.name, ack.series || []);
+      },
+      onReset: (window) => board.reset(collector.name, window),
+      onSeries: (series) => board.setSeries(collector.name, series),
+      onError: (message) => board.setAlert(collector.name, "subscribe", message),
+      onFilter: (ack) => table?.filterAck(ack),
+      onSamples: (samples) => {
+        board.push(collector.name, samples);
+        const last = samples.at(-1);
+        if (table && last?.rows) table.rows(last.rows);
+      },
+    }, this.window, this.host);
+    if (collector.name === "processes") {
+      table = new ProcessTable({ sorts: this.page.process_sorts,
+        maxLimit: this.page.process_max_limit, onFilter: (filter) => channel.setFilter(filter) });
+      board.insert(table.card, this.order.table);
+      this.tables.push(table);
+      channel.setFilter(table.initialFilter);
+    }
+    return channel;
+  }
+
+  /** Each channel starts over with the new window's history; its charts follow on the ack. */
+  setWindow(seconds) {
+    this.window = seconds;
+    for (const channel of this.channels.values()) channel.setWindow(seconds);
+  }
+
+  /** The collectors' health (this process's own, from /healthz) on their cards. */
+  setHealth(collectors) {
+    for (const [name, health] of Object.entries(collectors)) {
+      this.board.setAlert(name, "health", healthProblem(health));
+    }
+  }
+
+  close() {
+    for (const channel of this.channels.values()) channel.close();
+    this.channels.clear();
+    for (const table of this.tables) {
+      clearTimeout(table.timer);
+      table.card.remove();
+    }
+    this.tables = [];
+    this.board.destroy();
+  }
+}
