@@ -1,6 +1,7 @@
 """Ingest: many hosts' samples through Redis into one web process, delay to a client.
 
-A load process publishes like agents do, for N simulated hosts at 1 Hz with the default
+A load process publishes like agents do (each host at its own moment of the second, one
+round trip a host), for N simulated hosts at 1 Hz with the default
 collectors' series (cpu 7, memory 5, load 3, disk 8, network 12, processes 2 every 2 s,
 filesystem 9 every 10 s: about 40 values a host a second), into a real redis-server. One
 web process (eventlet, ``[queue] url``) reads them all and keeps their history; websocket
@@ -71,23 +72,25 @@ def publish(url: str, hosts: int, stop: Any, sent: Any) -> None:
             client.hset(wire.key(host, "series"), name, wire.encode_series(series, interval))
     seq = {(i, name): 0 for i in range(hosts) for name in COLLECTORS}
     tick = 0
-    next_at = time.monotonic()
+    began = time.monotonic()
     while not stop.is_set():
-        pipe = client.pipeline(transaction=False)
-        for name, (interval, names) in COLLECTORS.items():
-            if tick % int(interval):
-                continue
-            for i in range(hosts):
+        # Agents are independent: each host sends at its own moment of the second, its
+        # samples stamped as it sends them (one pipeline, one round trip, per host).
+        for i in range(hosts):
+            at = began + tick + i / hosts
+            time.sleep(max(0.0, at - time.monotonic()))
+            pipe = client.pipeline(transaction=False)
+            for name, (interval, names) in COLLECTORS.items():
+                if tick % int(interval):
+                    continue
                 seq[(i, name)] += 1
                 reading = Reading(time.time(), {n: 12.5 + i for n in names}, None)
                 body = wire.encode(name, seq[(i, name)], reading, None, None)
                 pipe.xadd(wire.key(host_name(i), "samples"), {"d": body}, maxlen=600,
                           approximate=True)  # fmt: skip
-        pipe.execute()
+            pipe.execute()
         sent.value += 1
         tick += 1
-        next_at += 1.0
-        time.sleep(max(0.0, next_at - time.monotonic()))
 
 
 class Watcher:

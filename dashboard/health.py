@@ -80,7 +80,8 @@ def hosts(runtime: Runtime) -> list[dict[str, Any]]:
     now = runtime.clock()
     found: dict[str, list[Any]] = {}
     for topic in runtime.hub.topics():
-        if topic.host == runtime.hub.host and topic.collector.name not in runtime.runners:
+        stopped = topic.host == runtime.hub.host and topic.collector.name not in runtime.runners
+        if runtime.collects and stopped:
             continue  # this machine's, stopped by a reload
         found.setdefault(topic.host, []).append(topic)
     listed = []

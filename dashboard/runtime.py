@@ -52,6 +52,7 @@ class Runtime:
         self.history = History(settings.history, clock=clock)
         self.hub = Hub(emitter, self.history, host or hostname())
         self.queue: Any = None  # the fleet's Consumer or Sender, when [queue] url is set
+        self.collects = collect
         self.classes = {item.collector.name: type(item.collector) for item in registry.loaded}
         self.loop_lag = LoopLag()  # measured by the serve loop (dashboard.looplag.watch)
         self.runners: dict[str, CollectorRunner] = {}

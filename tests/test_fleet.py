@@ -321,3 +321,20 @@ def test_two_web_processes_share_a_port_with_reuse_port(server_factory, redis_se
     second = server_factory(settings, name="w2", port=first.port)  # would exit 78 without it
     assert second.get_json("/healthz")["queue"]["state"] in ("ok", "starting")
     assert first.proc.poll() is None and second.proc.poll() is None
+
+
+def test_an_agent_named_like_the_web_process_machine_is_served(
+    server_factory, redis_server, sio_client, wait_until
+):
+    """A web process collects nothing under scale-out: an agent on its own machine, with the
+    machine's name, is a host like any other (not "this machine's collector, stopped")."""
+    from collectors.probe import hostname
+
+    redis = redis_server()
+    me = hostname()
+    server_factory(agent_settings(redis.url, me), command="agent", name="here")
+    web = server_factory(web_settings(redis.url, "web"), name="web")
+    wait_until(lambda: hosts_of(web) == {me}, "this machine's agent served", 20)
+    watcher = Watcher(web, me)
+    watcher.connect(sio_client)
+    wait_until(lambda: len(watcher.seen) >= 3, "its samples", 20)

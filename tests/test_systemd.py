@@ -264,3 +264,21 @@ def test_sighup_applies_intervals_collectors_and_plugins_and_names_the_rest(
     assert server.get_json("/healthz")["collectors"]["cpu"]["runs"] > 0  # still serving
     assert server.stop() == 0
     assert "Traceback" not in server.output()
+
+
+def test_the_agent_speaks_sd_notify_too(server_factory, redis_server, inbox):
+    redis = redis_server()
+    agent = server_factory(
+        f'[queue]\nurl = "{redis.url}"\n[agent]\nhost = "alpha"\n', command="agent", start=False
+    )
+    agent.env = {"NOTIFY_SOCKET": str(inbox.path), "WATCHDOG_USEC": "1000000"}
+    agent.start()
+    ready = inbox.wait_for("READY")
+    assert "READY=1" in ready and "STATUS=host alpha; " in ready and "MAINPID=" in ready
+    inbox.wait_for_pings(4)
+    status = wait_until(
+        lambda: next((m for _t, m in inbox.messages if "queue: ok" in m), None), "queue: ok"
+    )
+    assert "collectors ok" in status
+    assert agent.stop() == 0
+    assert "STOPPING=1" in inbox.wait_for("STOPPING")

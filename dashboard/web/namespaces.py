@@ -110,8 +110,9 @@ class CollectorNamespace(Namespace):
         """Every host that serves this collector now; none is a clear refusal (a collector
         stopped by a reload, say)."""
         topics = {t.host: t for t in self.runtime.hub.topics(self.name)}
-        if self.runtime.hub.host in topics and self.name not in self.runtime.runners:
-            del topics[self.runtime.hub.host]  # this machine's, stopped
+        own = self.runtime.hub.host
+        if self.runtime.collects and own in topics and self.name not in self.runtime.runners:
+            del topics[own]  # this machine's, stopped by a reload (an agent's is served)
         if not topics:
             why = self.runtime.why_not_running(self.name)
             raise RequestError(f"collector {self.name!r} is not running ({why})")
