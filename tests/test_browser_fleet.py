@@ -270,6 +270,8 @@ def test_a_stopped_agent_turns_stale_with_when_it_was_last_seen(fleet, watched):
     page.wait_for_selector("#host-stale:not([hidden])")
     assert page.text_content("#host-seen").startswith("last seen ")
     page.wait_for_function(CPU_HAS_POINTS)  # its history is still there to see
+    # Process rows are snapshots with no history: the table says it waits, not a bare header.
+    assert page.text_content("#processes tbody") == "Waiting for the first sample…"
     page.select_option("#host-picker", "alpha")
     page.wait_for_url(re.compile(r"host=alpha$"))
     page.wait_for_selector("#host-stale", state="hidden")

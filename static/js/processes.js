@@ -90,7 +90,10 @@ export class ProcessTable {
       th.append(button);
       return th;
     });
-    this.body = element("tbody");
+    // Until the first rows come (a stale host may send none), say so rather than show a bare
+    // header: rows are snapshots, so there is no history to fill the table from.
+    this.body = element("tbody", {}, [element("tr", { className: "waiting" },
+      [element("td", { colSpan: COLUMNS.length, textContent: "Waiting for the first sample…" })])]);
     this.table = element("table", { className: "proc-table" }, [
       element("thead", {}, [element("tr", {}, this.headers)]),
       this.body,
