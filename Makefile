@@ -46,22 +46,11 @@ $(VENV)/.installed: pyproject.toml setup.py node_modules/.installed
 	$(BIN)/python -m pip install --quiet --editable '.[test]'
 	touch $@
 
-# Browser tests need Debian's chromium; scale-out tests need redis-server; the unit checks
-# need systemd-analyze (Debian's systemd package). Installed when we can (root with apt-get);
-# otherwise those tests skip locally with the reason (never under CI).
+# Browser tests need Debian's chromium; scale-out tests need redis-server and nginx; the unit
+# checks need systemd-analyze. Installed when we can (root with apt-get); otherwise those
+# tests skip locally with the reason (never under CI).
 system-deps:
-	@missing=""; \
-	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
-	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
-	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	  else \
-	    echo "note:$$missing not installed and not root: those tests will be skipped"; \
-	  fi; \
-	fi
+	@.ci/system-deps
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info

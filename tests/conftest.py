@@ -22,7 +22,14 @@ from flask import Flask
 
 from dashboard import create_app
 from tests.clock import Clock
-from tests.serverproc import ROOT, RedisProcess, ServerProcess, make_server
+from tests.serverproc import (
+    ROOT,
+    NginxProcess,
+    RedisProcess,
+    ServerProcess,
+    make_server,
+    nginx_binary,
+)
 from tests.toy import Rows, Toy
 from tests.waits import wait_until as _wait_until
 
@@ -112,6 +119,28 @@ def redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisProcess]]:
     yield start
     for server in made:
         server.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def nginx_server(tmp_path: Path) -> Iterator[Callable[[str, int], NginxProcess]]:
+    """``nginx_server(http_conf, port)``: Debian's nginx running those upstream and server
+    blocks, started; stopped (by PID) afterwards. Skipped where nginx is not installed,
+    failed under CI (``.ci/system-deps`` installs it)."""
+    if nginx_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail("nginx is not installed (CI installs Debian's nginx)")
+        pytest.skip("nginx is not installed: sudo apt-get install nginx")
+    made: list[NginxProcess] = []
+
+    def start(http_conf: str, port: int) -> NginxProcess:
+        folder = tmp_path / f"nginx{len(made)}"
+        folder.mkdir()
+        made.append(NginxProcess(folder, http_conf, port))
+        return made[-1].start()
+
+    yield start
+    for server in made:
+        server.stop()
 
 
 @pytest.fixture

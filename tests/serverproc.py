@@ -172,3 +172,70 @@ class RedisProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
             self.proc.wait(10)
+
+
+@dataclass
+class NginxProcess:
+    """Debian's nginx, of the test's own: ``http_conf`` (upstream and server blocks, as a user
+    writes them) inside an nginx.conf whose every path is in ``folder``; ``port`` is where
+    the test points its ``listen``."""
+
+    folder: Path
+    http_conf: str
+    port: int
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> NginxProcess:
+        paths = "\n".join(
+            f"    {kind}_temp_path {self.folder / kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        conf = self.folder / "nginx.conf"
+        conf.write_text(
+            f"daemon off;\nworker_processes 1;\npid {self.folder / 'nginx.pid'};\n"
+            f"error_log {self.folder / 'error.log'} info;\n"
+            "events { worker_connections 512; }\n"
+            f"http {{\n    access_log {self.folder / 'access.log'};\n{paths}\n"
+            f"{self.http_conf}\n}}\n"
+        )
+        # -e: the error log before the config is read (Debian's default is /var/log/nginx).
+        binary = nginx_binary()
+        if binary is None:
+            raise RuntimeError("nginx is not installed")
+        cmd = [binary, "-p", str(self.folder), "-c", str(conf),
+               "-e", str(self.folder / "error.log")]  # fmt: skip
+        with (self.folder / "nginx.out").open("ab") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=out)
+        wait_until(self._listening, "nginx listening", 10, 0.05)
+        return self
+
+    def _listening(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(f"nginx exited {self.proc.returncode}:\n{self.log()}")
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def log(self) -> str:
+        return "".join(
+            path.read_text(errors="replace")
+            for path in (self.folder / "nginx.out", self.folder / "error.log")
+            if path.exists()
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)  # graceful: workers finish, then exit
+            self.proc.wait(10)
+
+
+def nginx_binary() -> str | None:
+    import shutil
+
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")

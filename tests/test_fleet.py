@@ -5,6 +5,8 @@ every client saw compared to what the agents sent."""
 from __future__ import annotations
 
 import itertools
+import re
+import shlex
 import signal
 import time
 from collections.abc import Callable
@@ -15,7 +17,7 @@ import pytest
 
 from dashboard.history.tiers import History, Query
 from dashboard.settings import HistorySettings
-from tests.serverproc import ServerProcess
+from tests.serverproc import ServerProcess, free_port
 
 pytestmark = pytest.mark.server
 
@@ -44,9 +46,10 @@ class Watcher:
     web: ServerProcess
     host: str
     seen: list[tuple[float, int]] = field(default_factory=list)  # (ts, seq) in arrival order
+    via: str = ""  # a proxy's URL in front of the web process(es), or "" for web.url
 
     def connect(self, sio_client: Callable) -> None:
-        self.sio = sio_client(self.web.url, ["/cpu"])
+        self.sio = sio_client(self.via or self.web.url, ["/cpu"])
         self.sio.on("sample", self._sample, namespace="/cpu")
         payload: dict = {"host": self.host}
         payload.update({"since": self.seen[-1][0]} if self.seen else {"history": 5})
@@ -71,6 +74,21 @@ def sent_by(agent: ServerProcess, host: str, since: float) -> list[float]:
     answer = history.answer(Query("cpu", since, prefer_raw=True, max_points=100_000))
     history.close()
     return answer.ts
+
+
+def assert_gap_free(watcher: Watcher, agent: ServerProcess, began: float, ended: float) -> None:
+    """What the watcher saw up to ``ended`` is what the (stopped) agent sent from the
+    watcher's first sample on: nothing lost, nothing twice, nothing out of order."""
+    truth = [t for t in sent_by(agent, watcher.host, began - 10) if t <= ended]
+    stamps = [ts for ts, _seq in watcher.seen if ts <= ended]
+    expected = [t for t in truth if t >= stamps[0]]
+    duplicates = len(stamps) - len(set(stamps))
+    disorder = sum(1 for a, b in itertools.pairwise(stamps) if b <= a)
+    lost = sorted(set(expected) - set(stamps))
+    where = f"{watcher.via or watcher.web.config.stem} watching {watcher.host}"
+    print(f"{where}: {len(stamps)} seen, {len(expected)} sent, lost {len(lost)}, "
+          f"duplicates {duplicates}, out of order {disorder}")  # fmt: skip
+    assert (len(lost), duplicates, disorder) == (0, 0, 0), (where, lost[:5])
 
 
 def hosts_of(web: ServerProcess) -> set[str]:
@@ -147,17 +165,7 @@ def test_two_agents_two_web_processes_redis_and_a_web_process_killed(
     for agent in agents.values():
         assert agent.stop() == 0
     for watcher in watchers:
-        truth = [t for t in sent_by(agents[watcher.host], watcher.host, began - 10) if t <= ended]
-        stamps = [ts for ts, _seq in watcher.seen if ts <= ended]
-        first = stamps[0]
-        expected = [t for t in truth if t >= first]
-        duplicates = len(stamps) - len(set(stamps))
-        disorder = sum(1 for a, b in itertools.pairwise(stamps) if b <= a)
-        lost = sorted(set(expected) - set(stamps))
-        where = f"{watcher.web.config.stem} watching {watcher.host}"
-        print(f"{where}: {len(stamps)} seen, {len(expected)} sent, lost {len(lost)}, "
-              f"duplicates {duplicates}, out of order {disorder}")  # fmt: skip
-        assert (len(lost), duplicates, disorder) == (0, 0, 0), (where, lost[:5])
+        assert_gap_free(watcher, agents[watcher.host], began, ended)
     for web in webs:
         assert "Traceback" not in web.output()
 
@@ -253,17 +261,28 @@ def test_hostile_entries_are_dropped_counted_and_never_run(
     assert "Traceback" not in web.output()
 
 
-AGENT_ACL = (
-    "on >{password} resetkeys ~dashboard:{host}:* ~dashboard:hosts resetchannels -@all "
-    "+ping +xadd +xinfo|stream +hset +hgetall +set +get +expire +del +sadd "
-    "+watch +multi +exec"
-)
-WEB_ACL = "on >{password} resetkeys ~dashboard:* resetchannels -@all +ping " \
-    "+smembers +scard +hgetall +xread"  # fmt: skip
+SCALE_OUT = Path(__file__).resolve().parent.parent / "docs" / "scale-out.md"
 
 
-def add_user(redis, name: str, rules: str) -> None:
-    redis.client().execute_command("ACL", "SETUSER", name, *rules.split())
+def docs_acl(user: str) -> list[str]:
+    """The ACL rules docs/scale-out.md gives ``user``, from its ``redis-cli ACL SETUSER``
+    line: the tests use the documented rules, so the page cannot drift from what works."""
+    for line in SCALE_OUT.read_text().replace("\\\n", " ").splitlines():
+        if "redis-cli ACL SETUSER" in line:
+            words = shlex.split(line)
+            if words[:5] == ["sudo", "redis-cli", "ACL", "SETUSER", user]:
+                return words[5:]
+    raise AssertionError(f"docs/scale-out.md sets up no ACL user {user!r}")
+
+
+def docs_block(language: str) -> str:
+    """The one fenced ``language`` block of docs/scale-out.md."""
+    [block] = re.findall(rf"```{language}\n(.*?)```", SCALE_OUT.read_text(), re.S)
+    return block
+
+
+def add_user(redis, name: str, rules: list[str]) -> None:
+    redis.client().execute_command("ACL", "SETUSER", name, *rules)
 
 
 def test_acl_users_per_agent_as_docs_scale_out_sets_them_up(
@@ -272,11 +291,14 @@ def test_acl_users_per_agent_as_docs_scale_out_sets_them_up(
     """docs/scale-out.md's ACL rules are enough, and no more: an agent may write only its
     own host's keys; the web user only reads. The password comes from a password_file."""
     redis = redis_server()
-    add_user(redis, "agent-alpha", AGENT_ACL.format(password="alpha-pass", host="alpha"))
-    add_user(redis, "web", WEB_ACL.format(password="web-pass"))
-    base = f"redis://agent-alpha:alpha-pass@127.0.0.1:{redis.port}/0"
+    # The documented agent-db-1, renamed for this host; the documented web user as is.
+    add_user(
+        redis, "agent-alpha", [rule.replace("db-1", "alpha") for rule in docs_acl("agent-db-1")]
+    )
+    add_user(redis, "web", docs_acl("web"))
+    base = f"redis://agent-alpha:alpha-secret@127.0.0.1:{redis.port}/0"
     server_factory(agent_settings(base, "alpha"), command="agent", name="alpha")
-    (tmp_path / "web.pass").write_text("web-pass\n")
+    (tmp_path / "web.pass").write_text("web-secret\n")
     web_url = f"redis://web@127.0.0.1:{redis.port}/0"
     web = server_factory(
         web_settings(web_url, "web").replace("[queue]\n", '[queue]\npassword_file = "web.pass"\n'),
@@ -289,8 +311,58 @@ def test_acl_users_per_agent_as_docs_scale_out_sets_them_up(
     # agent-alpha cannot pose as beta: its user may not touch beta's keys.
     impostor = server_factory(agent_settings(base, "beta"), command="agent", name="beta")
     wait_until(lambda: "does not allow this user" in impostor.output(), "NOPERM named", 20)
-    assert "alpha-pass" not in impostor.output() and "web-pass" not in web.output()
+    assert "alpha-secret" not in impostor.output() and "web-secret" not in web.output()
     assert "beta" not in hosts_of(web)
+
+
+def test_two_web_processes_behind_nginx_as_docs_scale_out_sets_it_up(
+    server_factory, redis_server, nginx_server, sio_client, wait_until
+):
+    """docs/scale-out.md's nginx block as written (plain HTTP on a free port instead of 443
+    with certificates): a websocket client streams through it; the web process it reached is
+    killed; it reconnects through nginx, lands on the other one, asks for what it missed,
+    and has lost nothing."""
+    redis = redis_server()
+    agent = server_factory(agent_settings(redis.url, "alpha"), command="agent", name="alpha")
+    # The documented origin, https://dash.example, is here the proxy's own address.
+    port = free_port()
+    origin = f'allowed_origins = ["http://127.0.0.1:{port}"]'
+    webs = [
+        server_factory(
+            web_settings(redis.url, name).replace("[server]\n", f"[server]\n{origin}\n"),
+            name=name,
+        )
+        for name in ("web1", "web2")
+    ]
+    for web in webs:
+        wait_until(lambda web=web: hosts_of(web) == {"alpha"}, "alpha on both webs", 30)
+    conf = docs_block("nginx")
+    for documented, here in (
+        ("listen 443 ssl;", f"listen 127.0.0.1:{port};"),
+        ("127.0.0.1:5001", f"127.0.0.1:{webs[0].port}"),
+        ("127.0.0.1:5002", f"127.0.0.1:{webs[1].port}"),
+    ):
+        assert documented in conf, documented
+        conf = conf.replace(documented, here)
+    proxy = nginx_server(conf, port)
+
+    watcher = Watcher(webs[0], "alpha", via=proxy.url)
+    watcher.connect(sio_client)  # websocket only: it works through nginx's Upgrade headers
+    began = time.time()
+    wait_until(lambda: len(watcher.seen) >= 5, "alpha through nginx", 20)
+    [reached] = [web for web in webs if web.get_json("/healthz")["clients"] > 0]
+    reached.stop(signal.SIGKILL)
+    wait_until(lambda: not watcher.sio.connected, "the client to see its server go", 20)
+    time.sleep(2)  # samples keep coming while it is away: it must ask for them
+    watcher.connect(sio_client)
+    [other] = [web for web in webs if web is not reached]
+    assert other.get_json("/healthz")["clients"] > 0  # nginx moved it to the one still up
+    again = time.time()
+    wait_until(lambda: watcher.newest > again + 3, "live again through nginx", 20)
+    ended = watcher.newest
+    assert agent.stop() == 0
+    assert_gap_free(watcher, agent, began, ended)
+    assert "Traceback" not in other.output()
 
 
 def test_a_web_process_restarted_while_redis_is_down_serves_what_it_has(
@@ -300,7 +372,14 @@ def test_a_web_process_restarted_while_redis_is_down_serves_what_it_has(
     server_factory(agent_settings(redis.url, "alpha"), command="agent", name="alpha")
     web = server_factory(web_settings(redis.url, "web"), name="web")
     wait_until(lambda: hosts_of(web) == {"alpha"}, "alpha known", 20)
-    time.sleep(3)  # a few flushes (flush_interval 1s) put alpha's samples in web's file
+    export = "/api/history/cpu?host=alpha&seconds=60"
+    wait_until(lambda: len(web.get_json(export)["ts"]) >= 3, "three samples of alpha", 20)
+    held = time.time()
+    wait_until(
+        lambda: (web.get_json("/healthz")["history"]["last_flush"] or 0) > held,
+        "those samples written to web's file",
+        10,
+    )
     assert web.stop() == 0
     redis.stop(signal.SIGKILL)
     web.start()
@@ -310,7 +389,7 @@ def test_a_web_process_restarted_while_redis_is_down_serves_what_it_has(
     watcher = Watcher(web, "alpha")
     watcher.connect(sio_client)  # asks for 5 s of history: it comes from the file
     assert len(watcher.seen) >= 3
-    exported = web.get_json("/api/history/cpu?host=alpha&seconds=60")
+    exported = web.get_json(export)
     assert exported["host"] == "alpha" and len(exported["ts"]) >= 3
 
 
