@@ -163,7 +163,7 @@ def _offline(command: str, settings: Settings) -> int:
             print(f"{skipped.name}  disabled, not imported  (plugin: {skipped.origin})")
     for error in registry.errors:
         print(f"dashboard: {error} — the plugin is disabled", file=sys.stderr)
-    if command == "check" and (registry.errors or queue_problem == "auth"):
+    if command == "check" and (registry.errors or queue_problem in ("auth", "tls")):
         return exits.EX_CONFIG  # check fails on any problem; run would start without them
     if command == "check" and (history.startswith("WARNING") or queue_problem):
         return exits.EX_SOFTWARE

@@ -101,7 +101,8 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisProcess]]:
-    """``redis_server(password=None)``: a redis-server of the test's own, started; every one
+    """``redis_server(password=None, tls=False)``: a redis-server of the test's own, started
+    (``tls``: TLS only, its ``url`` a ``rediss://`` one trusting its own CA); every one
     is stopped (by PID) afterwards. Debian's redis-server must be installed (``.ci/run`` and
     ``make test`` install it as root); elsewhere the test is skipped, under CI it fails."""
     if shutil.which("redis-server") is None:
@@ -110,10 +111,10 @@ def redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisProcess]]:
         pytest.skip("redis-server is not installed: sudo apt-get install redis-server")
     made: list[RedisProcess] = []
 
-    def start(password: str | None = None) -> RedisProcess:
+    def start(password: str | None = None, tls: bool = False) -> RedisProcess:
         folder = tmp_path / f"redis{len(made)}"
         folder.mkdir()
-        made.append(RedisProcess(folder, password=password))
+        made.append(RedisProcess(folder, password=password, tls=tls))
         return made[-1].start()
 
     yield start

@@ -130,12 +130,20 @@ class RedisProcess:
     folder: Path
     port: int = field(default_factory=free_port)
     password: str | None = None
+    tls: bool = False  # TLS only (no plain port), with a certificate for 127.0.0.1
     proc: subprocess.Popen | None = None
     _client: Any = None
 
     @property
+    def ca_file(self) -> Path:
+        """The CA that signed a TLS server's certificate (clients must be told to trust it)."""
+        return self.folder / "ca.pem"
+
+    @property
     def url(self) -> str:
         secret = f":{self.password}@" if self.password else ""
+        if self.tls:
+            return f"rediss://{secret}127.0.0.1:{self.port}/0?ssl_ca_certs={self.ca_file}"
         return f"redis://{secret}127.0.0.1:{self.port}/0"
 
     def client(self) -> Any:
@@ -143,12 +151,33 @@ class RedisProcess:
         import redis
 
         if self._client is None:
-            self._client = redis.Redis(host="127.0.0.1", port=self.port, password=self.password)
+            tls: dict[str, Any] = (
+                {"ssl": True, "ssl_ca_certs": str(self.ca_file)} if self.tls else {}
+            )
+            self._client = redis.Redis(
+                host="127.0.0.1", port=self.port, password=self.password, **tls
+            )
         return self._client
 
+    def _tls_args(self) -> list[str]:
+        """A throwaway CA (trustme) and a server certificate for 127.0.0.1, made once."""
+        cert, key = self.folder / "server.pem", self.folder / "server.key"
+        if not self.ca_file.exists():
+            import trustme
+
+            ca = trustme.CA()
+            ca.cert_pem.write_to_path(str(self.ca_file))
+            issued = ca.issue_cert("127.0.0.1")
+            issued.cert_chain_pems[0].write_to_path(str(cert))
+            issued.private_key_pem.write_to_path(str(key))
+        return ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(cert),
+                "--tls-key-file", str(key), "--tls-ca-cert-file", str(self.ca_file),
+                "--tls-auth-clients", "no"]  # fmt: skip
+
     def start(self) -> RedisProcess:
-        cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+        cmd = ["redis-server", "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no", "--dir", str(self.folder)]  # fmt: skip
+        cmd += self._tls_args() if self.tls else ["--port", str(self.port)]
         if self.password:
             cmd += ["--requirepass", self.password]
         log = (self.folder / f"redis-{self.port}.log").open("ab")

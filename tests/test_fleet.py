@@ -228,6 +228,32 @@ def test_a_wrong_password_is_one_clear_line_and_never_shows(
     assert agent.proc.poll() is None and web.proc.poll() is None  # both keep retrying
 
 
+def test_rediss_is_tls_and_an_untrusted_certificate_is_one_clear_line(
+    server_factory, redis_server, sio_client, run_cli, wait_until
+):
+    """A TLS-only Redis: ``rediss://`` (its CA named by ``?ssl_ca_certs=``) carries the
+    stream; without that CA the certificate is not trusted, and ``check`` says so."""
+    redis = redis_server(password="tls-horse-battery", tls=True)
+    assert redis.url.startswith("rediss://")
+    check = run_cli("check", config=web_settings(redis.url, "checked"))
+    assert check.returncode == 0, check.stdout + check.stderr
+    server_factory(agent_settings(redis.url, "alpha"), command="agent", name="alpha")
+    web = server_factory(web_settings(redis.url, "web"), name="web")
+    wait_until(lambda: hosts_of(web) == {"alpha"}, "alpha over TLS", 30)
+    watcher = Watcher(web, "alpha")
+    watcher.connect(sio_client)
+    wait_until(lambda: len(watcher.seen) >= 3, "alpha's samples over TLS", 20)
+
+    untrusted = redis.url.split("?")[0]  # the system's CAs only: ours is not among them
+    check = run_cli("check", config=web_settings(untrusted, "untrusted"))
+    assert check.returncode == 78, check.stdout + check.stderr  # configuration, like auth
+    assert "does not trust" in check.stderr and "ssl_ca_certs" in check.stderr, check.stderr
+    assert "tls-horse" not in check.stdout + check.stderr
+    plain = untrusted.replace("rediss://", "redis://")  # TLS port, no TLS: never answers right
+    check = run_cli("check", config=web_settings(plain, "plain"))
+    assert check.returncode == 1 and "cannot be reached" in check.stderr, check.stderr
+
+
 def test_hostile_entries_are_dropped_counted_and_never_run(
     server_factory, redis_server, sio_client, wait_until
 ):

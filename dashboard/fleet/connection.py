@@ -23,7 +23,7 @@ class QueueError(Exception):
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
-        self.kind = kind  # down | auth | refused
+        self.kind = kind  # down | auth | tls | refused
 
 
 def password(settings: QueueSettings) -> str | None:
@@ -64,6 +64,13 @@ def explain(exc: BaseException, settings: QueueSettings) -> QueueError:
             "auth",
             f"{where} refused the credentials ({text}): check the user and password in "
             "[queue] url or [queue] password_file",
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return QueueError(
+            "tls",
+            f"{where} sent a certificate this machine does not trust ({text}): name the CA "
+            "that signed it with ?ssl_ca_certs=/path/to/ca.pem in [queue] url, or add the CA "
+            "to the system's store",
         )
     if isinstance(exc, redis.exceptions.NoPermissionError) or "NOPERM" in text:
         return QueueError(
