@@ -100,14 +100,24 @@ def hosts_of(web: ServerProcess) -> set[str]:
         return set()
 
 
+def one_host_watched(
+    server_factory, sio_client, wait_until, url: str, host: str = "alpha", samples: int = 3
+) -> tuple[ServerProcess, Watcher]:
+    """An agent for ``host`` and a web process on ``url``, and a client following the host's
+    /cpu that has seen ``samples`` samples."""
+    # Names no machine has, so even a host called "web" keeps its files apart.
+    server_factory(agent_settings(url, host), command="agent", name=f"agent-{host}")
+    web = server_factory(web_settings(url, "web-process"), name="web-process")
+    wait_until(lambda: hosts_of(web) == {host}, f"the web process to know {host}", 30)
+    watcher = Watcher(web, host)
+    watcher.connect(sio_client)
+    wait_until(lambda: len(watcher.seen) >= samples, f"{samples} /cpu samples of {host}", 20)
+    return web, watcher
+
+
 def test_an_agent_streams_to_a_web_process(server_factory, redis_server, sio_client, wait_until):
     redis = redis_server()
-    server_factory(agent_settings(redis.url, "alpha"), command="agent", name="alpha")
-    web = server_factory(web_settings(redis.url, "web"), name="web")
-    wait_until(lambda: hosts_of(web) == {"alpha"}, "the web process to know alpha", 20)
-    watcher = Watcher(web, "alpha")
-    watcher.connect(sio_client)
-    wait_until(lambda: len(watcher.seen) >= 8, "eight /cpu samples of alpha", 20)
+    web, watcher = one_host_watched(server_factory, sio_client, wait_until, redis.url, samples=8)
     seqs = [seq for _ts, seq in watcher.seen if seq >= 0]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # the agent's own count
     health = web.get_json("/healthz")
@@ -237,12 +247,7 @@ def test_rediss_is_tls_and_an_untrusted_certificate_is_one_clear_line(
     assert redis.url.startswith("rediss://")
     check = run_cli("check", config=web_settings(redis.url, "checked"))
     assert check.returncode == 0, check.stdout + check.stderr
-    server_factory(agent_settings(redis.url, "alpha"), command="agent", name="alpha")
-    web = server_factory(web_settings(redis.url, "web"), name="web")
-    wait_until(lambda: hosts_of(web) == {"alpha"}, "alpha over TLS", 30)
-    watcher = Watcher(web, "alpha")
-    watcher.connect(sio_client)
-    wait_until(lambda: len(watcher.seen) >= 3, "alpha's samples over TLS", 20)
+    one_host_watched(server_factory, sio_client, wait_until, redis.url)  # over TLS
 
     untrusted = redis.url.split("?")[0]  # the system's CAs only: ours is not among them
     check = run_cli("check", config=web_settings(untrusted, "untrusted"))
@@ -436,10 +441,4 @@ def test_an_agent_named_like_the_web_process_machine_is_served(
     from collectors.probe import hostname
 
     redis = redis_server()
-    me = hostname()
-    server_factory(agent_settings(redis.url, me), command="agent", name="here")
-    web = server_factory(web_settings(redis.url, "web"), name="web")
-    wait_until(lambda: hosts_of(web) == {me}, "this machine's agent served", 20)
-    watcher = Watcher(web, me)
-    watcher.connect(sio_client)
-    wait_until(lambda: len(watcher.seen) >= 3, "its samples", 20)
+    one_host_watched(server_factory, sio_client, wait_until, redis.url, host=hostname())
