@@ -2,10 +2,11 @@
 with their own host names and a web process. The fleet overview lists every host with its
 values and sparklines; a row opens that host's dashboard; the picker switches host; an agent
 that stops turns stale; one host and a bare URL show its dashboard as before; a queue that
-goes away shows a banner."""
+goes away shows a banner; fifty hosts stay readable."""
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import re
 import signal
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.fleetsim import host_name, publish
 from tests.test_fleet import hosts_of, web_settings
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -319,3 +321,48 @@ def test_a_queue_that_goes_away_shows_a_banner(server_factory, redis_server, wai
     redis.start()
     page.wait_for_selector("#queue-banner", state="hidden", timeout=STALE_MS)
     watched.assert_no_errors()
+
+
+# What makes a row readable: its text's size, the row's height, whether the host name is cut,
+# and whether the table fits the screen's width.
+LAYOUT = """() => {
+    const rows = [...document.querySelectorAll("#fleet tbody tr")];
+    const sizes = rows.flatMap((tr) => [...tr.querySelectorAll(".metric-value, .fleet-host")]
+        .map((el) => parseFloat(getComputedStyle(el).fontSize)));
+    return {
+        smallestText: Math.min(...sizes),
+        lowestRow: Math.min(...rows.map((tr) => tr.getBoundingClientRect().height)),
+        namesCut: rows.filter((tr) => {
+            const name = tr.querySelector(".fleet-host");
+            return name.scrollWidth > name.clientWidth;
+        }).length,
+        pageWidth: document.documentElement.scrollWidth,
+        screenWidth: window.innerWidth,
+    };
+}"""
+
+
+def test_fifty_hosts_stay_readable(server_factory, redis_server, wait_until, watched):
+    """The overview at 50 hosts (simulated ones publishing as agents do): a row each, in name
+    order, every value and sparkline drawn, no name cut, text of 13 px or more, rows of 24 px
+    or more, and nothing wider than the screen."""
+    redis = redis_server()
+    spawn = mp.get_context("spawn")  # no fork of a process that runs Playwright's threads
+    stop, sent = spawn.Event(), spawn.Value("i", 0)
+    loader = spawn.Process(target=publish, args=(redis.url, 50, stop, sent), daemon=True)
+    loader.start()
+    try:
+        web = server_factory(web_settings(redis.url, "web"), name="web")
+        wait_until(lambda: len(hosts_of(web)) == 50, "fifty hosts known", 40)
+        page = open_page(watched, web.url + "/?view=fleet")
+        page.wait_for_function("() => document.querySelector('#fleet')?.dataset.hosts === '50'")
+        rows = wait_for_rows_with_sparklines(page)
+        assert [row["host"] for row in rows] == [host_name(i) for i in range(50)]
+        assert page.text_content("#fleet .fleet-count") == "50 hosts"
+        layout = page.evaluate(LAYOUT)
+        assert layout["smallestText"] >= 13 and layout["lowestRow"] >= 24, layout
+        assert layout["namesCut"] == 0 and layout["pageWidth"] <= layout["screenWidth"], layout
+        watched.assert_no_errors()
+    finally:
+        stop.set()
+        loader.join(10)
