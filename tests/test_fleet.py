@@ -47,12 +47,13 @@ class Watcher:
     host: str
     seen: list[tuple[float, int]] = field(default_factory=list)  # (ts, seq) in arrival order
     via: str = ""  # a proxy's URL in front of the web process(es), or "" for web.url
+    history: float = 5.0  # seconds of history asked for on the first subscribe
 
     def connect(self, sio_client: Callable) -> None:
         self.sio = sio_client(self.via or self.web.url, ["/cpu"])
         self.sio.on("sample", self._sample, namespace="/cpu")
         payload: dict = {"host": self.host}
-        payload.update({"since": self.seen[-1][0]} if self.seen else {"history": 5})
+        payload.update({"since": self.seen[-1][0]} if self.seen else {"history": self.history})
         ack = self.sio.call("subscribe", payload, namespace="/cpu", timeout=15)
         assert ack["ok"] and ack["host"] == self.host, ack
         self.seen.extend((ts, -1) for ts in ack["history"]["ts"])
@@ -417,8 +418,9 @@ def test_a_web_process_restarted_while_redis_is_down_serves_what_it_has(
     [host] = web.get_json("/api/hosts")
     assert host["host"] == "alpha" and "cpu" in host["collectors"]
     assert web.get_json("/healthz")["queue"]["state"] in ("starting", "down")
-    watcher = Watcher(web, "alpha")
-    watcher.connect(sio_client)  # asks for 5 s of history: it comes from the file
+    # Its history comes from the file (a minute of it: the restart itself takes seconds).
+    watcher = Watcher(web, "alpha", history=60)
+    watcher.connect(sio_client)
     assert len(watcher.seen) >= 3
     exported = web.get_json(export)
     assert exported["host"] == "alpha" and len(exported["ts"]) >= 3
