@@ -40,6 +40,14 @@ class ServerSettings:
     max_message_bytes: int = 65_536
     log_level: str = "info"
     reuse_port: bool = False  # eventlet: share the port with other web processes
+    # Per-client limits (dashboard/limits): one client must not hurt the others.
+    requests_per_second: float = 20.0  # token bucket per connection, bursts of twice this
+    history_points_per_minute: int = 500_000  # backfill budget: series x samples read
+    max_subscriptions: int = 64  # per connection
+    max_connections: int = 2000  # Socket.IO sessions, overall
+    max_connections_per_address: int = 100  # 0: no per-address cap (behind a proxy)
+    max_backlog_bytes: int = 4096  # unsent bytes per client before samples coalesce
+    slow_client_timeout: float = 20.0  # behind and taking < 1/4 of its stream this long
 
     @property
     def is_loopback(self) -> bool:
@@ -247,7 +255,7 @@ class _Table:
 def _server(t: _Table) -> ServerSettings:
     t.check_keys(
         {"host", "port", "async_mode", "allowed_origins", "max_message_bytes", "log_level",
-         "reuse_port"}
+         "reuse_port", "slow_client_timeout", *_LIMITS}
     )  # fmt: skip
     d = ServerSettings()
     port = t.get("port", int, d.port)
@@ -273,7 +281,30 @@ def _server(t: _Table) -> ServerSettings:
         max_message_bytes=size,
         log_level=level,
         reuse_port=reuse_port,
+        **_limits(t),
     )
+
+
+# [server] limit keys: (type, default, low, high).
+_LIMITS: dict[str, tuple[type, Any, float, float]] = {
+    "requests_per_second": (float, 20.0, 1, 10_000),
+    "history_points_per_minute": (int, 500_000, 1000, 10**9),
+    "max_subscriptions": (int, 64, 1, 10_000),
+    "max_connections": (int, 2000, 1, 100_000),
+    "max_connections_per_address": (int, 100, 0, 100_000),
+    "max_backlog_bytes": (int, 4096, 1024, 64 * 1024 * 1024),
+}
+
+
+def _limits(t: _Table) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, (expected, default, low, high) in _LIMITS.items():
+        value = t.get(key, expected, default)
+        if not low <= value <= high:
+            raise t.error(key, value, f"a number from {low:g} to {high:g}")
+        values[key] = value
+    values["slow_client_timeout"] = _duration(t, "slow_client_timeout", "20s", 2, 600)
+    return values
 
 
 def _valid_host(t: _Table, key: str, host: str) -> str:

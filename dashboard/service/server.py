@@ -54,6 +54,7 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
             reload.Reloader(runtime, load, lambda name: add_namespace(app, name)),
         )
     runtime.start()
+    app.extensions["dashboard.limits"].start(socketio.sleep, lambda: not shutdown.requested)
     socketio.start_background_task(
         looplag.watch, runtime.loop_lag, socketio.sleep, lambda: not shutdown.requested
     )
@@ -137,7 +138,9 @@ EVENTLET_MAX_CONNECTIONS = 10_000
 
 def _server_options(async_mode: str) -> dict[str, Any]:
     if async_mode == "eventlet":
-        return {"max_size": EVENTLET_MAX_CONNECTIONS}
+        from dashboard.service.slowhttp import HeaderDeadline
+
+        return {"max_size": EVENTLET_MAX_CONNECTIONS, "protocol": HeaderDeadline}
     if async_mode != "gevent":
         return {}
     http_log = logging.getLogger("dashboard.http")

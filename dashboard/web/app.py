@@ -13,6 +13,7 @@ from socketio import server as socketio_server
 from collectors.base import Collector
 from collectors.builtin import BUILTIN
 from collectors.probe import Probe
+from dashboard.limits.guard import Limits
 from dashboard.pipeline.registry import load_registry
 from dashboard.runtime import Runtime
 from dashboard.settings import Settings, parse_settings
@@ -50,6 +51,7 @@ def create_app(
         static_url_path="/static",
     )
     server = settings.server
+    limits = Limits(server)
     socketio = SocketIO(
         app,
         async_mode=server.async_mode,
@@ -58,9 +60,12 @@ def create_app(
         ping_interval=PING_INTERVAL,
         ping_timeout=PING_TIMEOUT,
         json=wirejson,
+        client_manager=limits.manager(),
         logger=False,
         engineio_logger=False,
     )
+    limits.attach(sio_server(socketio))
+    app.extensions["dashboard.limits"] = limits
     call = NativeWorkers(server.async_mode).call
     registry = load_registry(settings, call, probe, collectors)
     Auth(settings.auth.token).init_app(app)
@@ -76,10 +81,11 @@ def create_app(
     for name in app.extensions["dashboard"].runners:
         add_namespace(app, name)
     socketio.on_namespace(
-        FleetNamespace(app.extensions["dashboard"], app.extensions["dashboard.auth"])
+        FleetNamespace(app.extensions["dashboard"], app.extensions["dashboard.auth"], limits)
     )
     # WSGI middleware the way Flask documents it; mypy reads wsgi_app as a method.
-    app.wsgi_app = HostGuard(app.wsgi_app, allowed_hosts(server))  # type: ignore[method-assign]
+    gate = limits.gate(app.wsgi_app, "socket.io")
+    app.wsgi_app = HostGuard(gate, allowed_hosts(server))  # type: ignore[method-assign]
     return app
 
 
@@ -88,7 +94,8 @@ def add_namespace(app: Flask, name: str) -> None:
     socketio: SocketIO = app.extensions["socketio"]
     if "/" + name not in sio_server(socketio).namespace_handlers:
         runtime, auth = app.extensions["dashboard"], app.extensions["dashboard.auth"]
-        socketio.on_namespace(CollectorNamespace(runtime, auth, name))
+        limits = app.extensions["dashboard.limits"]
+        socketio.on_namespace(CollectorNamespace(runtime, auth, limits, name))
 
 
 def sio_server(socketio: SocketIO) -> socketio_server.Server:

@@ -10,6 +10,7 @@ thread with a timeout, and a collector that is not running is named as such.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -26,11 +27,12 @@ from dashboard.web.protocol import RequestError, as_object, parse_subscribe
 from dashboard.web.wirejson import MALFORMED
 
 if TYPE_CHECKING:
+    from dashboard.limits.guard import Limits
+    from dashboard.limits.requests import Refusal
     from dashboard.runtime import Runtime
     from dashboard.web.auth import Auth
 
 log = logging.getLogger(__name__)
-_EVENTS = {"connect", "disconnect", "subscribe", "filter", "unsubscribe"}
 
 
 def _sid() -> str:
@@ -40,71 +42,122 @@ def _sid() -> str:
     return sid
 
 
-class FleetNamespace(Namespace):
-    """``/fleet``: a summary of every host, pushed each second after ``subscribe``."""
+class GuardedNamespace(Namespace):
+    """What every namespace shares: the login check at connect, the per-client request
+    budget, and the one error boundary every handler goes through."""
 
-    def __init__(self, runtime: Runtime, auth: Auth) -> None:
-        super().__init__("/fleet")
-        self.runtime, self.auth = runtime, auth
+    events: frozenset[str] = frozenset()
+    namespace: str  # set by Namespace (its type stubs do not declare it)
+
+    def __init__(self, namespace: str, runtime: Runtime, auth: Auth, limits: Limits) -> None:
+        super().__init__(namespace)
+        self.runtime, self.auth, self.limits = runtime, auth, limits
 
     def trigger_event(self, event: str, sid: str, *args: Any) -> Any:
-        if event in {"connect", "disconnect", "subscribe", "unsubscribe"}:
+        if event in {"connect", "disconnect"}:
             return super().trigger_event(event, sid, *args)
-        return {
-            "ok": False,
-            "error": f"unknown event {quoted(event)} (known: subscribe, unsubscribe)",
-        }
-
-    def on_connect(self, auth: Any = None) -> bool:
-        return self.auth.allow_socket(auth)
-
-    def on_disconnect(self, *_reason: Any) -> None:
-        self.runtime.hub.follow_fleet(_sid(), False)
-
-    def on_subscribe(self, *args: Any) -> dict[str, Any]:
-        if len(args) > 1 or (args and args[0] not in (None, {})):
-            return {"ok": False, "error": "subscribe on /fleet takes no options"}
-        self.runtime.hub.follow_fleet(_sid(), True)
-        hosts = summary.summaries(self.runtime)
-        return {"ok": True, "every": summary.EVERY, "now": self.runtime.clock(), "hosts": hosts}
-
-    def on_unsubscribe(self, *_args: Any) -> dict[str, Any]:
-        self.runtime.hub.follow_fleet(_sid(), False)
-        return {"ok": True}
-
-
-class CollectorNamespace(Namespace):
-    """``/<collector>``: subscribe, filter and unsubscribe, each answered with an ack."""
-
-    def __init__(self, runtime: Runtime, auth: Auth, name: str) -> None:
-        super().__init__("/" + name)
-        self.runtime, self.auth, self.name = runtime, auth, name
-
-    def trigger_event(self, event: str, sid: str, *args: Any) -> Any:
-        """Route to ``on_<event>``; answer unknown and malformed events with an error ack."""
-        if event in _EVENTS:
+        refusal = self.limits.check(sid, self.namespace, event, time.monotonic)
+        if refusal is not None:
+            return refusal.ack()
+        if event in self.events:  # on_<event>, in the request context Flask-SocketIO makes
             return super().trigger_event(event, sid, *args)
         if event == MALFORMED:
             error = f"malformed message: {args[0] if args else 'unreadable'}"
         else:
-            error = f"unknown event {quoted(event)} (known: filter, subscribe, unsubscribe)"
-        log.warning("/%s refused from %s: %s", self.name, sid, error)
+            known = ", ".join(sorted(self.events))
+            error = f"unknown event {quoted(event)} (known: {known})"
+        log.warning("%s refused from %s: %s", self.namespace, sid, error)
         return {"ok": False, "error": error}
 
     def on_connect(self, auth: Any = None) -> bool:
         return self.auth.allow_socket(auth)
 
-    def on_disconnect(self, *_reason: Any) -> None:
-        self.runtime.hub.drop(self.name, _sid())
-
     def on_subscribe(self, *args: Any) -> dict[str, Any]:
         return self._answer("subscribe", self._subscribe, args)
 
-    def on_filter(self, *args: Any) -> dict[str, Any]:
-        return self._answer("filter", self._filter, args)
-
     def on_unsubscribe(self, *args: Any) -> dict[str, Any]:
         return self._answer("unsubscribe", self._unsubscribe, args)
+
+    def _subscribe(self, data: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _unsubscribe(self, data: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _subscribed(self, on: bool) -> None:
+        """Count this namespace against the client's subscriptions (refused over the cap)."""
+        sid = _sid()
+        error = self.limits.budgets.subscribed(
+            self.limits.eio_sid(sid, self.namespace), self.namespace, on
+        )
+        if error is not None:
+            raise RequestError(error)
+
+    def _answer(
+        self, event: str, handler: Callable[[Any], dict[str, Any]], args: tuple[Any, ...]
+    ) -> dict[str, Any]:
+        try:
+            if len(args) > 1:
+                raise RequestError(f"expected one payload argument, got {len(args)}")
+            return handler(args[0] if args else None)
+        except RequestError as exc:
+            log.warning("%s %s from %s refused: %s", self.namespace, event, _sid(), exc)
+            return {"ok": False, "error": str(exc)}
+        except RateLimited as exc:
+            return exc.refusal.ack()
+        except Exception:
+            log.exception("%s %s from %s: internal error", self.namespace, event, _sid())
+            return {"ok": False, "error": "internal"}
+
+
+class RateLimited(Exception):
+    """A request over one of the client's budgets (history backfill)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.error)
+        self.refusal = refusal
+
+
+class FleetNamespace(GuardedNamespace):
+    """``/fleet``: a summary of every host, pushed each second after ``subscribe``."""
+
+    events = frozenset({"subscribe", "unsubscribe"})
+
+    def __init__(self, runtime: Runtime, auth: Auth, limits: Limits) -> None:
+        super().__init__("/fleet", runtime, auth, limits)
+
+    def on_disconnect(self, *_reason: Any) -> None:
+        self.runtime.hub.follow_fleet(_sid(), False)
+
+    def _subscribe(self, data: Any) -> dict[str, Any]:
+        if data not in (None, {}):
+            raise RequestError("subscribe on /fleet takes no options")
+        self._subscribed(True)
+        self.runtime.hub.follow_fleet(_sid(), True)
+        hosts = summary.summaries(self.runtime)
+        return {"ok": True, "every": summary.EVERY, "now": self.runtime.clock(), "hosts": hosts}
+
+    def _unsubscribe(self, data: Any) -> dict[str, Any]:
+        as_object(data, ())
+        self.runtime.hub.follow_fleet(_sid(), False)
+        self._subscribed(False)
+        return {"ok": True}
+
+
+class CollectorNamespace(GuardedNamespace):
+    """``/<collector>``: subscribe, filter and unsubscribe, each answered with an ack."""
+
+    events = frozenset({"subscribe", "filter", "unsubscribe"})
+
+    def __init__(self, runtime: Runtime, auth: Auth, limits: Limits, name: str) -> None:
+        super().__init__("/" + name, runtime, auth, limits)
+        self.name = name
+
+    def on_disconnect(self, *_reason: Any) -> None:
+        self.runtime.hub.drop(self.name, _sid())
+
+    def on_filter(self, *args: Any) -> dict[str, Any]:
+        return self._answer("filter", self._filter, args)
 
     def _topics(self) -> dict[str, Topic]:
         """Every host that serves this collector now; none is a clear refusal (a collector
@@ -128,12 +181,15 @@ class CollectorNamespace(Namespace):
             clock=self.runtime.clock,
         )
         topic = topics[sub.host]
-        self.runtime.hub.subscribe(self.name, _sid(), sub.series, sub.host)
         start = (
             sub.since
             if sub.since is not None
             else (self.runtime.clock() - sub.history if sub.history > 0 else None)
         )
+        if start is not None:
+            self._charge_history(topic, sub.series, start)
+        self._subscribed(True)
+        self.runtime.hub.subscribe(self.name, _sid(), sub.series, sub.host)
         backfill: dict[str, Any] = {"ts": [], "values": {}}
         if start is not None:
             query = Query(topic.key, start, series=sub.series)
@@ -158,6 +214,16 @@ class CollectorNamespace(Namespace):
             "history": backfill,
         }
 
+    def _charge_history(self, topic: Topic, series: tuple[str, ...] | None, start: float) -> None:
+        """Backfill costs the points it reads: series x samples over the span."""
+        count = len(series) if series is not None else len(topic.series)
+        span = max(0.0, self.runtime.clock() - start)
+        points = count * span / max(topic.interval, 0.001)
+        eio_sid = self.limits.eio_sid(_sid(), self.namespace)
+        refusal = self.limits.budgets.charge_history(eio_sid, points, time.monotonic())
+        if refusal is not None:
+            raise RateLimited(refusal)
+
     def _filter(self, data: Any) -> dict[str, Any]:
         self._topics()
         if not isinstance(data, Mapping):
@@ -172,19 +238,5 @@ class CollectorNamespace(Namespace):
     def _unsubscribe(self, data: Any) -> dict[str, Any]:
         as_object(data, ())
         self.runtime.hub.unsubscribe(self.name, _sid())
+        self._subscribed(False)
         return {"ok": True}
-
-    def _answer(
-        self, event: str, handler: Callable[[Any], dict[str, Any]], args: tuple[Any, ...]
-    ) -> dict[str, Any]:
-        """The one error boundary every handler goes through."""
-        try:
-            if len(args) > 1:
-                raise RequestError(f"expected one payload argument, got {len(args)}")
-            return handler(args[0] if args else None)
-        except RequestError as exc:
-            log.warning("/%s %s from %s refused: %s", self.name, event, _sid(), exc)
-            return {"ok": False, "error": str(exc)}
-        except Exception:
-            log.exception("/%s %s from %s: internal error", self.name, event, _sid())
-            return {"ok": False, "error": "internal"}
