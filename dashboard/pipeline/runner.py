@@ -4,11 +4,12 @@ The scheduler calls ``CollectorRunner.tick`` on the collector's interval. Everyt
 collector code happens in a native thread with a timeout — ``collect`` then ``describe``, our
 own checks of what they returned, and each room's ``apply_filter`` (``Outlet.prepare``) — so
 whatever the collector does (raise, hang, ``sys.exit()``, return garbage) ends up as a failure
-counted here and shown in ``/healthz``, while the other collectors keep their cadence. A NaN or
-an infinity is not a failure: that one value is published as a gap, counted here
-(``non_finite``) and warned about once a minute at the most. Back
+counted here and shown in ``/healthz``, while the other collectors keep their cadence. Back
 on the event loop, ``Outlet.publish`` only writes prepared text. A client's filter request is
 checked the same way (``check_filter``, see ``filters``): in a native thread, with a timeout.
+
+A NaN or an infinity is not a failure: ``validate`` publishes that one value as a gap, and it
+is counted here (``non_finite``) and warned about once a minute at the most.
 """
 
 from __future__ import annotations
