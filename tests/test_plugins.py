@@ -243,7 +243,6 @@ FAULTS = {
     "cblock": "__import__('ctypes').CDLL(None).sleep(30)",  # blocks in C, no cooperation
     "busy": "spin(3)",  # holds the GIL in pure Python for 3 s per call
     "raiser": "raise RuntimeError('always')",
-    "nanny": "return {'nanny.v': float('nan')}",
     "huge": "return {f'huge.{i}': 1.0 for i in range(3000)}",
     "stringy": "return {'stringy.v': 'x' * 10_000_000}",
 }
@@ -288,8 +287,8 @@ def test_faulty_plugins_never_slow_the_other_namespaces(
     states = {name: health["collectors"][name]["state"] for name in FAULTS}
     assert states["sleepy"] in ("timeout", "hung") and states["cblock"] in ("timeout", "hung")
     assert states["busy"] in ("timeout", "hung")
-    assert {states[n] for n in ("raiser", "nanny", "huge", "stringy")} == {"failing"}
-    assert "expected a finite number" in health["collectors"]["nanny"]["last_error"]
+    assert {states[n] for n in ("raiser", "huge", "stringy")} == {"failing"}
+    assert "expected a number or None" in health["collectors"]["stringy"]["last_error"]
     assert "3000 series in one sample" in health["collectors"]["huge"]["last_error"]
     assert health["status"] == "degraded"
     (error,) = health["plugins"]["errors"]

@@ -128,8 +128,7 @@ GARBAGE = [
     ({"toy.a": "high"}, "series 'toy.a' = 'high': expected a number or None"),
     ({"toy.a": [1]}, "expected a number or None"),
     ({"toy.zzz": 1.0}, "series 'toy.zzz' is not in describe()"),
-    ({"toy.a": math.nan}, "series 'toy.a' = nan: expected a finite number (None for no value)"),
-    ({"toy.a": -math.inf}, "series 'toy.a' = -inf: expected a finite number"),
+    ({"toy.a": True}, "series 'toy.a' = True: expected a number or None"),
     ({f"toy.{i}": 1.0 for i in range(3000)}, "3000 series in one sample; at most 2000"),
     (Sample(values={}, rows="rows"), "rows is a str; expected a list of dicts"),  # type: ignore[arg-type]
     (Sample(values={}, rows=[{"x": object()}]), "row field 'x' = <object"),
@@ -146,6 +145,42 @@ def test_garbage_output_is_a_failure_naming_the_problem(make, published, result,
     runner.tick()
     assert runner.health.state == "failing" and not published
     assert message in runner.health.last_error
+
+
+def test_a_nan_costs_its_one_value_not_the_run(make, mono, published, caplog):
+    runner = make()
+    runner.collector.next = {"toy.a": math.nan, "toy.b": 2.0}
+    with caplog.at_level(logging.WARNING, logger="dashboard.pipeline.runner"):
+        runner.tick()
+        mono.now += 1
+        runner.tick()
+    assert [r.values for _name, r, _series in published] == [{"toy.a": None, "toy.b": 2.0}] * 2
+    health = runner.health.as_dict()
+    assert health["state"] == "ok" and health["failures"] == 0 and health["last_error"] is None
+    assert health["non_finite"] == 2 and health["last_non_finite"] == "toy.a"
+    assert runner._retry_at == 0.0  # no backoff: the next tick runs on time
+    (warning,) = caplog.messages  # the second one, a second later, is not logged
+    assert warning.startswith("collector toy: 'toy.a' was NaN or infinite, published as no value")
+
+
+def test_non_finite_values_are_warned_about_once_a_minute_naming_the_series(make, mono, caplog):
+    runner = make()
+    with caplog.at_level(logging.WARNING, logger="dashboard.pipeline.runner"):
+        for value in (math.inf, -math.inf, math.nan):
+            runner.collector.next = Sample(values={"toy.b": value}, rows=[{"cpu": math.inf}])
+            runner.tick()
+            mono.now += 30
+    assert runner.health.non_finite == 6 and runner.health.last_non_finite == "toy.b"
+    assert len(caplog.messages) == 2  # at 0 s and 60 s, not at 30 s
+    assert "'toy.b' was NaN or infinite" in caplog.messages[1]
+    assert "(2 such value(s) in this reading, 6 since start;" in caplog.messages[1]
+
+
+def test_a_run_with_no_non_finite_value_leaves_the_count_alone(make, published):
+    runner = make()
+    runner.collector.next = {"toy.a": None, "toy.b": 2.0}
+    runner.tick()
+    assert runner.health.non_finite == 0 and runner.health.last_non_finite is None
 
 
 def test_none_is_no_value_and_huge_strings_are_cut(make, published):

@@ -7,7 +7,9 @@ run in a native thread; the loop then publishes. Where to start reading a host c
 this process's own history (its newest sample of that host), so a restarted web process
 catches up from where it left off, as far back as Redis keeps (``[queue] keep``). An entry
 older than what a host's collector already published is a duplicate and skipped; one that is
-not valid is dropped, counted, and warned about once a minute per host.
+not valid is dropped, counted, and warned about once a minute per host. A NaN or an infinity
+in an entry (not JSON, but ``json.loads`` reads it) costs that value, not the entry: it is
+published as no value, counted in ``non_finite`` and warned about likewise.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -76,12 +78,13 @@ class Consumer:
         self.error: str | None = None
         self.received = 0
         self.dropped = 0
+        self.non_finite = 0
         self.running = True
         self._hosts: dict[str, _Host] = {}
         self._redis: Any = None
         self._looked = 0.0
         self._rows: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
-        self._warned: dict[str, float] = {}
+        self._warned: dict[tuple[str, str], float] = {}
 
     def stop(self) -> None:
         self.running = False
@@ -94,6 +97,7 @@ class Consumer:
             "hosts": len(self._hosts),
             "received": self.received,
             "dropped": self.dropped,
+            "non_finite": self.non_finite,
         }
 
     def run(self) -> None:
@@ -242,11 +246,12 @@ class Consumer:
             for entry_id, fields in entries:
                 self._hosts[host].rows_from = entry_id.decode()
                 try:
-                    collector, seq, rows = wire.decode_rows(fields.get(b"d", b""))
+                    collector, seq, table = wire.decode_rows(fields.get(b"d", b""))
                 except wire.WireError as exc:
                     self._drop(host, str(exc))
                     continue
-                self._rows[(host, collector, seq)] = rows
+                self._count_non_finite(host, collector, table)
+                self._rows[(host, collector, seq)] = table.rows or []
         ready = []
         for host, entries in by_kind["samples"]:
             for entry_id, fields in entries:
@@ -272,6 +277,7 @@ class Consumer:
             self._drop(host, str(exc))
             return None
         self.received += 1
+        self._count_non_finite(host, entry.collector, entry.reading)
         if entry.series is not None:
             interval = entry.interval or state.series.get(entry.collector, ([], 1.0))[1]
             state.series[entry.collector] = (entry.series, interval)
@@ -281,17 +287,35 @@ class Consumer:
         reading = entry.reading
         if entry.has_rows:
             rows = self._rows.pop((host, entry.collector, entry.seq), None)
-            reading = Reading(reading.ts, reading.values, rows)
+            reading = replace(reading, rows=rows)
         prepared = self.runtime.hub.prepare(entry.collector, reading, entry.series, host=host)
         topic.last_seen = reading.ts  # so a duplicate later in this batch is skipped too
         return _Ready(host, entry.collector, entry.seq, prepared)
 
     def _drop(self, host: str, why: str) -> None:
         self.dropped += 1
-        now = time.monotonic()
-        if now - self._warned.get(host, -WARN_EVERY) >= WARN_EVERY:
-            self._warned[host] = now
+        if self._may_warn("dropped", host):
             log.warning("queue: dropped an entry from host %r: %s", host[:64], why)
+
+    def _count_non_finite(self, host: str, collector: str, reading: Reading) -> None:
+        if not reading.non_finite:
+            return
+        self.non_finite += reading.non_finite
+        if self._may_warn("non_finite", host):
+            log.warning(
+                "queue: host %r, collector %s: %r was NaN or infinite, published as no value",
+                host[:64],
+                collector,
+                reading.non_finite_series,
+            )
+
+    def _may_warn(self, what: str, host: str) -> bool:
+        """Once a minute per host and kind of problem: a bad writer must not fill the log."""
+        now = time.monotonic()
+        if now - self._warned.get((what, host), -WARN_EVERY) < WARN_EVERY:
+            return False
+        self._warned[(what, host)] = now
+        return True
 
 
 def _described(series: list[Series], interval: float | None) -> tuple[list[Series], float]:

@@ -17,6 +17,9 @@ Per host (keys under ``dashboard:<host>:``):
 and ``dashboard:hosts``, the set of host names. Everything is JSON, never pickle; an entry
 that is too big, not JSON, or not what a collector may return is refused with
 ``WireError`` (the reading is validated by ``pipeline.validate``, as a collector's output).
+Our agents never write NaN or Infinity (``allow_nan=False``), but ``json.loads`` reads those
+tokens, and ``1e999`` is valid JSON for an infinity: in a value or a table cell, either becomes
+no value and is counted (``Reading.non_finite``), as a collector's would.
 """
 
 from __future__ import annotations
@@ -116,17 +119,18 @@ def decode(raw: bytes, known: Callable[[str], set[str] | None], now: float) -> E
     return Entry(collector, seq, reading, series, interval, rows is not None)
 
 
-def decode_rows(raw: bytes) -> tuple[str, int, list[dict[str, Any]]]:
-    """A ``rows`` entry: its collector, the seq of the sample it belongs to, the rows."""
+def decode_rows(raw: bytes) -> tuple[str, int, Reading]:
+    """A ``rows`` entry: its collector, the seq of the sample it belongs to, the rows (in a
+    reading of no values, for its ``non_finite`` count)."""
     body = _json(raw, dict)
     collector, seq, rows = body.get("c"), body.get("q"), body.get("r")
     if not isinstance(collector, str) or not isinstance(seq, int) or isinstance(seq, bool):
         raise WireError("rows: expected the collector and seq of their sample")
     try:
-        checked = validate(_sample({"v": {}, "t": None}, rows), set(), 0.0).rows
+        checked = validate(_sample({"v": {}, "t": None}, rows), set(), 0.0)
     except BadOutput as exc:
         raise WireError(f"rows: {exc}") from None
-    return collector, seq, checked or []
+    return collector, seq, checked
 
 
 def decode_series(collector: str, raw: bytes) -> tuple[list[Series], float | None]:

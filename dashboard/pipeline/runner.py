@@ -7,6 +7,9 @@ whatever the collector does (raise, hang, ``sys.exit()``, return garbage) ends u
 counted here and shown in ``/healthz``, while the other collectors keep their cadence. Back
 on the event loop, ``Outlet.publish`` only writes prepared text. A client's filter request is
 checked the same way (``check_filter``, see ``filters``): in a native thread, with a timeout.
+
+A NaN or an infinity is not a failure: ``validate`` publishes that one value as a gap, and it
+is counted here (``non_finite``) and warned about once a minute at the most.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dashboard.workers import NativeWorkers
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
+WARN_EVERY = 60.0  # seconds between warnings about non-finite values, per collector
 
 
 class Outlet(Protocol):
@@ -46,6 +50,8 @@ class Health:
     skipped: int = 0
     consecutive_failures: int = 0
     state: str = "starting"
+    non_finite: int = 0  # values published as no value because they were NaN or infinite
+    last_non_finite: str | None = None  # the series (or "rows[i].field") of the latest one
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +62,8 @@ class Health:
             "runs": self.runs,
             "failures": self.failures,
             "skipped": self.skipped,
+            "non_finite": self.non_finite,
+            "last_non_finite": self.last_non_finite,
         }
 
 
@@ -92,6 +100,7 @@ class CollectorRunner:
         self._inflight = False
         self._filters = FilterCheck(collector, workers, self._filter_fault)
         self._retry_at = 0.0
+        self._warned_at: float | None = None
 
     def tick(self) -> None:
         """One scheduled run: skip while backing off or while the last call still runs."""
@@ -142,6 +151,7 @@ class CollectorRunner:
             return
         if outcome.series is not None:
             self.series = outcome.series
+        self._count_non_finite(outcome.reading)
         if outcome.faults:
             # The other rooms got their sample: count the fault, keep the cadence.
             self._fail(_faults_message(outcome.faults), outcome.faults[0].error, backoff=False)
@@ -150,6 +160,26 @@ class CollectorRunner:
         reading = outcome.reading
         if reading.values or reading.rows is not None:
             self.outlet.publish(self.name, outcome)
+
+    def _count_non_finite(self, reading: Reading) -> None:
+        """A NaN or an infinity costs its one value (a gap), not the run: counted, and warned
+        about once a minute at the most (a flaky sensor would fill the log otherwise)."""
+        if not reading.non_finite:
+            return
+        self.health.non_finite += reading.non_finite
+        self.health.last_non_finite = reading.non_finite_series
+        now = self.monotonic()
+        if self._warned_at is not None and now - self._warned_at < WARN_EVERY:
+            return
+        self._warned_at = now
+        log.warning(
+            "collector %s: %r was NaN or infinite, published as no value (%d such value(s) in "
+            "this reading, %d since start; this warning comes once a minute at the most)",
+            self.name,
+            reading.non_finite_series,
+            reading.non_finite,
+            self.health.non_finite,
+        )
 
     def _succeed(self) -> None:
         if self.health.consecutive_failures:

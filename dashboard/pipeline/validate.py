@@ -2,8 +2,9 @@
 
 A collector is outside code: it may return ``None``, strings, NaN, a million series or a
 10 MB string. ``validate`` accepts only what the contract allows and says precisely what was
-wrong otherwise: NaN and infinities are refused too (``None`` is "no value"), so the wire and
-history never carry them.
+wrong otherwise. A NaN or an infinity is a number gone bad, not garbage: it becomes ``None``
+("no value", a gap in that one series or table cell) and is counted in the reading, so the
+rest of the reading is kept and the wire and history never carry it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,20 @@ class Reading:
     ts: float
     values: dict[str, float | None]
     rows: list[dict[str, Any]] | None
+    non_finite: int = 0  # values and cells that were NaN or infinite, now None
+    non_finite_series: str | None = None  # the first of them: a series or "rows[i].field"
+
+
+class _Gaps:
+    """The non-finite numbers met while checking one reading: how many, and the first."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: str | None = None
+
+    def note(self, where: str) -> None:
+        self.count += 1
+        self.first = self.first or where
 
 
 def validate(result: Any, known: set[str], now: float) -> Reading:
@@ -42,7 +57,14 @@ def validate(result: Any, known: set[str], now: float) -> Reading:
         values, rows, ts = result, None, None
     else:
         raise BadOutput(f"collect() returned {kind(result)}; expected a dict or a Sample")
-    return Reading(ts=_timestamp(ts, now), values=_values(values, known), rows=_rows(rows))
+    gaps = _Gaps()
+    return Reading(
+        ts=_timestamp(ts, now),
+        values=_values(values, known, gaps),
+        rows=_rows(rows, gaps),
+        non_finite=gaps.count,
+        non_finite_series=gaps.first,
+    )
 
 
 def check_series(collector: str, series: list[Series]) -> None:
@@ -58,10 +80,13 @@ def check_series(collector: str, series: list[Series]) -> None:
 
 
 def finite_or_none(value: Any) -> float | None:
-    """A number fit for JSON: NaN and infinities become None."""
+    """A number fit for JSON: NaN, infinities and ints beyond a float's range become None."""
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int of 309 digits or more: an infinity as a float
+        return None
     return value if math.isfinite(value) else None
 
 
@@ -74,7 +99,7 @@ def _timestamp(ts: Any, now: float) -> float:
     return value
 
 
-def _values(values: Any, known: set[str]) -> dict[str, float | None]:
+def _values(values: Any, known: set[str], gaps: _Gaps) -> dict[str, float | None]:
     if not isinstance(values, Mapping):
         raise BadOutput(f"values is {kind(values)}; expected a dict of series name -> number")
     if len(values) > MAX_SERIES:
@@ -85,25 +110,23 @@ def _values(values: Any, known: set[str]) -> dict[str, float | None]:
             raise BadOutput(f"series {quoted(name)} is not in describe()")
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise BadOutput(f"series {name!r} = {quoted(value)}: expected a number or None")
-        if value is not None and not math.isfinite(value):
-            raise BadOutput(
-                f"series {name!r} = {value!r}: expected a finite number (None for no value)"
-            )
-        clean[name] = None if value is None else float(value)
+        clean[name] = finite_or_none(value)
+        if value is not None and clean[name] is None:
+            gaps.note(name)
     return clean
 
 
-def _rows(rows: Any) -> list[dict[str, Any]] | None:
+def _rows(rows: Any, gaps: _Gaps) -> list[dict[str, Any]] | None:
     if rows is None:
         return None
     if not isinstance(rows, (list, tuple)):
         raise BadOutput(f"rows is {kind(rows)}; expected a list of dicts")
     if len(rows) > MAX_ROWS:
         raise BadOutput(f"{len(rows)} rows in one sample; at most {MAX_ROWS}")
-    return [_row(row) for row in rows]
+    return [_row(row, i, gaps) for i, row in enumerate(rows)]
 
 
-def _row(row: Any) -> dict[str, Any]:
+def _row(row: Any, index: int, gaps: _Gaps) -> dict[str, Any]:
     if not isinstance(row, Mapping) or len(row) > MAX_ROW_FIELDS:
         raise BadOutput(f"row {quoted(row)}: expected a dict of at most {MAX_ROW_FIELDS} fields")
     clean: dict[str, Any] = {}
@@ -111,6 +134,8 @@ def _row(row: Any) -> dict[str, Any]:
         if not isinstance(key, str) or len(key) > 64:
             raise BadOutput(f"row field {quoted(key)}: expected a short string name")
         clean[key] = _cell(key, value)
+        if isinstance(value, float) and clean[key] is None:
+            gaps.note(f"rows[{index}].{key}")
     return clean
 
 

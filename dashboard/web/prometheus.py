@@ -4,7 +4,9 @@ A custom ``prometheus_client`` collector reads the memory history and the runner
 at scrape time (nothing is kept twice). Names follow the series: ``cpu.total`` becomes
 ``dashboard_cpu_total``, with a ``host`` label (this machine, or each agent's under
 scale-out). Beside them, node_exporter-style self-metrics per collector:
-``dashboard_collector_duration_seconds`` and ``dashboard_collector_success``.
+``dashboard_collector_duration_seconds``, ``dashboard_collector_success``, and the counters
+``dashboard_collector_failures_total`` and ``dashboard_collector_non_finite_total`` (values
+published as no value because they were NaN or infinite).
 """
 
 from __future__ import annotations
@@ -80,6 +82,11 @@ class RuntimeCollector(Collector):
             "Runs of the collector that failed since start.",
             labels=["collector"],
         )
+        non_finite = CounterMetricFamily(
+            PREFIX + "collector_non_finite",
+            "Values the collector returned as NaN or infinite, published as no value.",
+            labels=["collector"],
+        )
         for name, runner in self.runtime.runners.items():
             health = runner.health
             if health.last_duration is not None:
@@ -87,6 +94,7 @@ class RuntimeCollector(Collector):
             if health.runs:
                 success.add_metric([name], 1.0 if health.state == "ok" else 0.0)
             failures.add_metric([name], health.failures)
+            non_finite.add_metric([name], health.non_finite)
         history = self.runtime.history.status()
         history_ok = GaugeMetricFamily(
             PREFIX + "history_ok",
@@ -97,7 +105,7 @@ class RuntimeCollector(Collector):
             PREFIX + "clients", "Socket.IO clients connected, summed over namespaces."
         )
         clients.add_metric([], self.runtime.hub.clients())
-        yield from (duration, success, failures, history_ok, clients)
+        yield from (duration, success, failures, non_finite, history_ok, clients)
         yield from self._loop_lag()
 
     def _loop_lag(self) -> Iterator[Metric]:

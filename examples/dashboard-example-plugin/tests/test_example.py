@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from dashboard_example import Uptime
 
-from dashboard.testing import BadOutput, collect_once
+from dashboard.testing import collect_once
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_a_source_that_vanishes_after_setup_raises(uptime_file: Path) -> None:
         collector.collect()
 
 
-def test_infinity_is_refused_like_the_dashboard_refuses_it(uptime_file: Path) -> None:
-    uptime_file.write_text("inf 0\n")  # float() accepts it; the dashboard does not
-    with pytest.raises(BadOutput, match="expected a finite number"):
-        collect_once(Uptime, {"path": str(uptime_file)})
+def test_infinity_is_no_value_as_the_dashboard_publishes_it(uptime_file: Path) -> None:
+    uptime_file.write_text("inf 0\n")  # float() accepts it; the dashboard makes it a gap
+    reading = collect_once(Uptime, {"path": str(uptime_file)})
+    assert reading.values == {"uptime.days": None} and reading.non_finite == 1
