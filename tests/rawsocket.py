@@ -67,6 +67,7 @@ class RawClient:
         head = self._read_until(b"\r\n\r\n")
         status = head.split(b"\r\n", 1)[0].decode()
         if " 101 " not in status:
+            self.close()
             raise ConnectionRefusedError(f"{status}: {self._buffer[:300]!r}")
         opened = self._frame()
         if not opened or not opened.startswith("0"):

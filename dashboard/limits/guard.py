@@ -85,9 +85,11 @@ class Limits:
         log.warning(
             "client %s (%s) disconnected: %s", eio_sid, environ.get("REMOTE_ADDR", "?"), why
         )
+        sock = self.connections.socket(eio_sid)
         with contextlib.suppress(KeyError):
             # Not eio.disconnect(): that waits for the client's queue to drain.
-            self.sio.eio._get_socket(eio_sid).close(wait=False, abort=False)
+            self.sio.eio._get_socket(eio_sid).close(wait=False, abort=True)
+        shut(sock)  # stop reading what it has already sent: each frame would cost a task
 
     def _shut_later(self, sock: Any) -> None:
         self.sio.sleep(SHUT_GRACE)

@@ -233,6 +233,15 @@ class Channel extends NamespaceChannel {
           && this.subscribe(), RETRY_MS);
         return;
       }
+      if (ack?.error === "rate_limited") {
+        // Over this connection's request or backfill budget: nothing changed; ask again
+        // when the server says the budget allows it.
+        this.queued = null;
+        this.handlers.onError?.(`busy: asking again in ${ack.retry_after} s`);
+        setTimeout(() => this.socket.connected && generation === this.generation
+          && this.subscribe(), Math.max(RETRY_MS, ack.retry_after * 1000));
+        return;
+      }
       if (!ack || !ack.ok) {
         this.queued = null;
         this.handlers.onError?.(ack?.error || "subscribe refused");
