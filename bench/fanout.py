@@ -273,10 +273,14 @@ def describe(step: dict[str, Any]) -> str:
     )
 
 
+# Thousands of clients from one address: the per-address cap is for the real world.
+LOAD_LIMITS = "max_connections_per_address = 0\nmax_connections = 20000\n"
+
+
 def run_mode(mode: str, args: argparse.Namespace, record: list[dict]) -> None:
     """One server for the whole ramp of ``mode``; stopped (by PID) whatever happens."""
     with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
-        server = make_server(Path(tmp), settings="", async_mode=mode).start()
+        server = make_server(Path(tmp), settings=LOAD_LIMITS, async_mode=mode).start()
         try:
             time.sleep(3)  # past start-up: the first samples, imports, gc.freeze()
             for clients in plan(args.steps, args.max):

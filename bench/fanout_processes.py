@@ -22,7 +22,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import free_port, make_server, save
-from bench.fanout import StepError, describe, parse_args, plan, run_step, verdict, wait_idle
+from bench.fanout import (
+    LOAD_LIMITS,
+    StepError,
+    describe,
+    parse_args,
+    plan,
+    run_step,
+    verdict,
+    wait_idle,
+)
 from tests.serverproc import RedisProcess, ServerProcess
 
 
@@ -39,7 +48,7 @@ class Cluster:
         port = free_port()
         self.webs: list[ServerProcess] = []
         for i in range(processes):
-            body = f'[server]\nasync_mode = "eventlet"\nreuse_port = true\n{queue}'
+            body = f'[server]\nasync_mode = "eventlet"\nreuse_port = true\n{LOAD_LIMITS}{queue}'
             web = make_server(folder, body, port=port, name=f"web{i}")
             self.webs.append(web.start())
         self.url = self.webs[0].url
