@@ -204,7 +204,7 @@ def test_a_request_flood_is_rate_limited_then_disconnected(
     client, sent = flood(server.port, 10_000)
     wait_until(lambda: client.closed, "the flooding client to be disconnected", timeout=15)
     assert len(client.acks) < sent  # dropped long before it was all answered
-    assert "kept sending requests after 'filter' was rate-limited" in server.output()
+    assert "disconnected: kept sending" in server.output()
     assert canary.max_gap() < 1.5
     growth = rss_mb(server.pid) - before
     figures("request flood", canary, growth)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +63,20 @@ class Limits:
                     sio.start_background_task(self._shut_later, sock)
 
         handlers["connect"], handlers["disconnect"] = connect, disconnect
+        trigger = sio.eio._trigger_event
+
+        def guarded(event: str, *args: Any, **kwargs: Any) -> Any:
+            # engine.io makes a task per message before python-socketio sees it: a flood
+            # is cut here, on the reading side, so its backlog of frames costs nothing.
+            if event == "message":
+                refusal = self.budgets.flooding(args[0], time.monotonic())
+                if refusal is not None:
+                    if refusal.disconnect:
+                        self.drop(args[0], "kept sending messages far past its request budget")
+                    return None
+            return trigger(event, *args, **kwargs)
+
+        sio.eio._trigger_event = guarded
 
     def start(self, sleep: Callable[[float], None], running: Callable[[], bool]) -> None:
         backlog_module.install(self.sio, self.backlog, sleep, running)

@@ -47,6 +47,7 @@ class Refusal:
 class _Client:
     requests: TokenBucket
     history: TokenBucket
+    frames: TokenBucket
     abuse: TokenBucket = field(default_factory=lambda: TokenBucket(ABUSE_RATE, ABUSE_BURST))
     subscriptions: set[str] = field(default_factory=set)
 
@@ -66,6 +67,15 @@ class Budgets:
         with self._lock:
             state = self._client(client)
             wait = state.requests.take(now)
+            return None if not wait else self._refuse(state, wait, now)
+
+    def flooding(self, client: str, now: float) -> Refusal | None:
+        """One incoming message, before any task is made for it: far past the request
+        budget (4x) it is dropped unanswered, counting towards a disconnect. Without
+        this, every frame already in the socket's buffer would cost a task first."""
+        with self._lock:
+            state = self._client(client)
+            wait = state.frames.take(now)
             return None if not wait else self._refuse(state, wait, now)
 
     def charge_history(self, client: str, points: float, now: float) -> Refusal | None:
@@ -102,6 +112,7 @@ class Budgets:
             state = _Client(
                 requests=TokenBucket(rate, 2 * rate),
                 history=TokenBucket(per_second, self.limits.history_points_per_minute),
+                frames=TokenBucket(4 * rate, 8 * rate),
             )
             self._clients[client] = state
         return state
