@@ -3,8 +3,11 @@
 Plugin authors import the contract from here::
 
     from collectors import Collector, Series, Sample
+
+``merge_options(defaults, options)`` is the option check the base ``setup()`` runs (unknown
+names with a did-you-mean, wrong types), for a plugin whose ``setup()`` does its own thing.
 """
 
-from collectors.base import Collector, Sample, Series
+from collectors.base import Collector, Sample, Series, merge_options
 
-__all__ = ["Collector", "Sample", "Series"]
+__all__ = ["Collector", "Sample", "Series", "merge_options"]

@@ -97,11 +97,19 @@ class Collector(abc.ABC):
 
 
 def merge_options(defaults: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
-    """Defaults overlaid with ``options``; unknown keys and mismatched types raise ValueError."""
+    """Defaults overlaid with ``options``; unknown keys and mismatched types raise ValueError.
+
+    The one check of option names and types, for every collector: the base ``setup()`` calls
+    it, and a plugin that reads its options some other way can call it itself
+    (``from collectors import merge_options``) so that a typo is never accepted and ignored.
+    """
     merged = dict(defaults)
     for key, value in options.items():
         if key not in defaults:
-            raise ValueError(f"unknown option {key!r}{did_you_mean(key, defaults)}")
+            known = ", ".join(sorted(defaults)) or "none besides enabled and interval"
+            raise ValueError(
+                f"unknown option {key!r}{did_you_mean(key, defaults)} (known: {known})"
+            )
         expected = type(defaults[key])
         if not _type_matches(value, expected):
             raise ValueError(

@@ -149,6 +149,8 @@ def _offline(command: str, settings: Settings) -> int:
                 print(f"plugin {item.collector.name!r} loaded from {item.origin}")
         for skipped in registry.skipped:
             print(f"plugin {skipped.name!r} is disabled, not imported ({skipped.origin})")
+        for line in _security(settings):
+            print(line)
         history = inspect_history(settings.history.path)
         print(f"history: {history}")
         queue_problem = _check_queue(settings)
@@ -168,6 +170,22 @@ def _offline(command: str, settings: Settings) -> int:
     if command == "check" and (history.startswith("WARNING") or queue_problem):
         return exits.EX_SOFTWARE
     return 0
+
+
+def _security(settings: Settings) -> list[str]:
+    """What ``check`` says of login and TLS: where the token comes from, never the token."""
+    auth, server = settings.auth, settings.server
+    if auth.token_file is not None:
+        login = f"auth: token from {auth.token_file}"
+    elif auth.token:
+        login = f"auth: token set in {settings.source}"
+    else:
+        login = "auth: off (no token; allowed on loopback only)"
+    if server.tls:
+        tls = f"tls: https and wss with {server.tls_cert} and {server.tls_key}"
+    else:
+        tls = "tls: off (plain http" + (")" if server.is_loopback else "; not loopback!)")
+    return [login, tls]
 
 
 def _check_queue(settings: Settings) -> str | None:

@@ -12,12 +12,13 @@ import ipaddress
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from collectors.messages import did_you_mean, kind, quoted, type_name
+from dashboard import credentials
 
 AsyncMode = Literal["eventlet", "gevent", "threading"]
 ASYNC_MODES: tuple[AsyncMode, ...] = ("eventlet", "gevent", "threading")
@@ -48,15 +49,28 @@ class ServerSettings:
     max_connections_per_address: int = 100  # 0: no per-address cap (behind a proxy)
     max_backlog_bytes: int = 4096  # unsent bytes per client before samples coalesce
     slow_client_timeout: float = 20.0  # behind and taking < 1/4 of its stream this long
+    tls_cert: Path | None = None  # both set: HTTPS and WSS (checked to load together)
+    tls_key: Path | None = None
 
     @property
     def is_loopback(self) -> bool:
         return is_loopback(self.host)
 
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
 
 @dataclass(frozen=True)
 class AuthSettings:
-    token: str = ""
+    """``[auth]``: the token (from the file or from ``token_file``); empty: no login."""
+
+    token: str = field(default="", repr=False)  # a secret: never in a repr, a log or an error
+    token_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -159,8 +173,8 @@ def parse_settings(
     top.check_keys({"server", "auth", "history", "collectors", "plugins", "queue", "agent"})
     settings = Settings(
         source=source,
-        server=_server(top.table("server")),
-        auth=AuthSettings(token=top.table("auth").get("token", str, "")),
+        server=_server(top.table("server"), base_dir),
+        auth=_auth(top.table("auth"), base_dir),
         history=_history(top.table("history"), base_dir),
         collectors=_collectors(top.table("collectors")),
         plugins=_plugins(top.table("plugins"), base_dir),
@@ -197,12 +211,13 @@ def check_security(settings: Settings) -> None:
     where = f"{settings.source} [server] host = {server.host!r}"
     if not settings.auth.token:
         raise SettingsError(
-            f"{where}: a non-loopback address needs [auth] token set (a long random string)"
+            f"{where}: a non-loopback address needs [auth] token or token_file set "
+            "(a long random string)"
         )
     if not server.allowed_origins:
         raise SettingsError(
             f"{where}: a non-loopback address needs [server] allowed_origins, the exact "
-            f'origins browsers use, e.g. ["http://dashboard.example:{server.port}"]'
+            f'origins browsers use, e.g. ["{server.scheme}://dashboard.example:{server.port}"]'
         )
 
 
@@ -252,10 +267,10 @@ class _Table:
         return value
 
 
-def _server(t: _Table) -> ServerSettings:
+def _server(t: _Table, base_dir: Path) -> ServerSettings:
     t.check_keys(
         {"host", "port", "async_mode", "allowed_origins", "max_message_bytes", "log_level",
-         "reuse_port", "slow_client_timeout", *_LIMITS}
+         "reuse_port", "tls_cert", "tls_key", "slow_client_timeout", *_LIMITS}
     )  # fmt: skip
     d = ServerSettings()
     port = t.get("port", int, d.port)
@@ -273,6 +288,7 @@ def _server(t: _Table) -> ServerSettings:
     reuse_port = t.get("reuse_port", bool, False)
     if reuse_port and mode != "eventlet":
         raise t.error("reuse_port", True, 'false with async_mode = "' + mode + '" (eventlet only)')
+    tls_cert, tls_key = _tls(t, base_dir)
     return ServerSettings(
         host=_valid_host(t, "host", t.get("host", str, d.host)),
         port=port,
@@ -282,6 +298,8 @@ def _server(t: _Table) -> ServerSettings:
         log_level=level,
         reuse_port=reuse_port,
         **_limits(t),
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )
 
 
@@ -317,6 +335,33 @@ def _valid_host(t: _Table, key: str, host: str) -> str:
     return host
 
 
+def _tls(t: _Table, base_dir: Path) -> tuple[Path | None, Path | None]:
+    """``tls_cert`` and ``tls_key``: both or neither, and they must load together now."""
+    cert_name, key_name = t.get("tls_cert", str, ""), t.get("tls_key", str, "")
+    if bool(cert_name) != bool(key_name):
+        missing, given = ("tls_key", "tls_cert") if cert_name else ("tls_cert", "tls_key")
+        raise SettingsError(
+            f"{t.where(missing)}: missing; {given} is set, and HTTPS needs both the "
+            "certificate (tls_cert) and its private key (tls_key), or neither"
+        )
+    if not cert_name:
+        return None, None
+    cert = credentials.locate(cert_name, base_dir)
+    key = credentials.locate(key_name, base_dir)
+    _check_file(t, "tls_cert", cert_name, lambda: credentials.check_pem(cert, "certificate"))
+    _check_file(t, "tls_key", key_name, lambda: credentials.check_pem(key, "key"))
+    _check_file(t, "tls_key", key_name, lambda: credentials.check_pair(cert, key))
+    return cert, key
+
+
+def _check_file(t: _Table, key: str, name: str, check: Callable[[], object]) -> Any:
+    """``check()``'s result; its ValueError as a SettingsError naming the key and value."""
+    try:
+        return check()
+    except ValueError as exc:
+        raise SettingsError(f"{t.where(key)} = {quoted(name, 80)}: {exc}") from None
+
+
 _ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 
 
@@ -330,6 +375,18 @@ def _origins(t: _Table) -> tuple[str, ...]:
                 'exact origins such as "https://dash.example" (no wildcards, no path)',
             )
     return tuple(origins)
+
+
+def _auth(t: _Table, base_dir: Path) -> AuthSettings:
+    t.check_keys({"token", "token_file"})
+    token, name = t.get("token", str, ""), t.get("token_file", str, "")
+    if not name:
+        return AuthSettings(token=token)
+    if token:
+        raise SettingsError(f"{t.where('token')}: set token or token_file, not both")
+    path = credentials.locate(name, base_dir)
+    token = _check_file(t, "token_file", name, lambda: credentials.read_token(path))
+    return AuthSettings(token=token, token_file=path)
 
 
 def _history(t: _Table, base_dir: Path) -> HistorySettings:

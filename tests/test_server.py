@@ -15,6 +15,7 @@ import pytest
 import socketio
 import websocket
 
+from tests.logins import Browser
 from tests.serverproc import free_port
 
 pytestmark = pytest.mark.server
@@ -169,14 +170,9 @@ def test_token_auth_guards_page_api_and_sockets(server_factory, sio_client):
 
 def test_login_is_rate_limited(server_factory):
     server = server_factory('[auth]\ntoken = "s3cret-token"\n')
-    codes = []
-    for _ in range(12):
-        data = b"token=wrong"
-        req = urllib.request.Request(server.url + "/login", data=data)
-        try:
-            urllib.request.urlopen(req, timeout=5)
-        except urllib.error.HTTPError as exc:
-            codes.append(exc.code)
+    browser = Browser(server.url)
+    csrf = browser.csrf()  # the form's token, as a browser has it (tests/test_auth.py: CSRF)
+    codes = [browser.login("wrong", csrf).status for _ in range(12)]
     assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
 
 

@@ -8,6 +8,7 @@ import logging
 import os
 import resource
 import socket
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from dashboard import exits, health, looplag
 from dashboard.service import gc_tuning, logs, reload
 from dashboard.service.sdnotify import Notifier, wait_listening, watch
 from dashboard.service.shutdown import Shutdown
-from dashboard.settings import Settings, SettingsError
+from dashboard.settings import ServerSettings, Settings, SettingsError
 from dashboard.web import assets
 
 log = logging.getLogger("dashboard")
@@ -64,8 +65,15 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
     _notify_systemd(socketio, runtime, notifier, server.host, server.port)
     gc_tuning.settle()  # the worst fan-out latency spikes were collections (gc_tuning.py)
     host = f"[{server.host}]" if ":" in server.host else server.host
+    if not server.tls and not server.is_loopback:
+        log.warning(
+            "serving plain http on %s: the token and session cookie cross the network "
+            "unencrypted; set [server] tls_cert and tls_key, or put a TLS proxy in front",
+            host,
+        )
     log.info(
-        "serving http://%s:%d/ (%s, %d collectors)",
+        "serving %s://%s:%d/ (%s, %d collectors)",
+        server.scheme,
         host,
         server.port,
         server.async_mode,
@@ -80,6 +88,7 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
             use_reloader=False,
             allow_unsafe_werkzeug=True,
             **_server_options(server.async_mode),
+            **_tls_options(server),
         )
     except (KeyboardInterrupt, SystemExit):
         pass
@@ -146,6 +155,35 @@ def _server_options(async_mode: str) -> dict[str, Any]:
     http_log = logging.getLogger("dashboard.http")
     http_log.addFilter(_closed_websocket_noise)
     return {"error_log": http_log}
+
+
+def _tls_options(server: ServerSettings) -> dict[str, Any]:
+    """HTTPS and WSS from the server itself, each async mode its own way (Flask-SocketIO
+    passes these on). Settings already loaded the pair once, so a bad file never gets here.
+
+    eventlet wraps the listening socket; each accepted one shakes hands lazily, in its own
+    green thread. gevent takes the context and wraps each connection in its own greenlet.
+    Werkzeug (threading) would shake hands inside ``accept()``, where a client that never
+    finishes its handshake would hold up every other: its context defers that to the first
+    read, in the connection's own thread.
+    """
+    if server.tls_cert is None or server.tls_key is None:
+        return {}
+    cert, key = str(server.tls_cert), str(server.tls_key)
+    if server.async_mode == "eventlet":
+        return {"certfile": cert, "keyfile": key, "ssl_version": ssl.PROTOCOL_TLS_SERVER}
+    context_class = _HandshakeOnFirstRead if server.async_mode == "threading" else ssl.SSLContext
+    context = context_class(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return {"ssl_context": context}
+
+
+class _HandshakeOnFirstRead(ssl.SSLContext):
+    """A context whose sockets shake hands on their first read, not in ``accept()``."""
+
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs["do_handshake_on_connect"] = False
+        return super().wrap_socket(sock, *args, **kwargs)
 
 
 def _raise_open_files_limit() -> None:

@@ -38,6 +38,7 @@ class Role:
     command: str
     description: str
     config: Path  # the settings file it reads by default
+    credentials: str = ""  # commented LoadCredential= lines the unit suggests
 
     @property
     def unit_path(self) -> Path:
@@ -57,7 +58,26 @@ class Role:
         return f"{edit}systemctl daemon-reload && systemctl enable --now {self.name}"
 
 
-WEB = Role("dashboard", "run", "Live operations dashboard", Path("/etc/dashboard/settings.toml"))
+# The transient user cannot read a root-only file in /etc; systemd hands the service a
+# private copy of each credential, and a bare file name in the settings is read from there
+# (dashboard/credentials.py). `dashboard check` run from a shell finds the same name in
+# /etc/dashboard, the settings file's folder.
+WEB_CREDENTIALS = """\
+
+# Secrets, readable by this service only: uncomment for [auth] token_file = "token" and
+# [server] tls_cert = "tls.crt", tls_key = "tls.key" (bare names: read from the copies
+# systemd makes in $CREDENTIALS_DIRECTORY). README.md, "TLS and secrets".
+#LoadCredential=token:/etc/dashboard/token
+#LoadCredential=tls.crt:/etc/dashboard/tls.crt
+#LoadCredential=tls.key:/etc/dashboard/tls.key
+"""
+WEB = Role(
+    "dashboard",
+    "run",
+    "Live operations dashboard",
+    Path("/etc/dashboard/settings.toml"),
+    WEB_CREDENTIALS,
+)
 AGENT = Role(
     "dashboard-agent",
     "agent",
@@ -98,7 +118,7 @@ SyslogIdentifier=@NAME@
 Environment=PYTHONUNBUFFERED=1
 # Every websocket client holds a descriptor; the default soft limit is 1024.
 LimitNOFILE=65536
-
+@CREDENTIALS@
 # A transient user with no privileges; history lives in /var/lib/@NAME@.
 DynamicUser=yes
 StateDirectory=@NAME@
@@ -143,6 +163,7 @@ WantedBy=multi-user.target
 def render(python: str, config: Path, role: Role = WEB) -> str:
     """The unit for this interpreter and settings file (both absolute)."""
     unit = UNIT.replace("@EXEC_START@", exec_start(python, config, role))
+    unit = unit.replace("@CREDENTIALS@", role.credentials)
     return unit.replace("@DESCRIPTION@", role.description).replace("@NAME@", role.name)
 
 

@@ -68,7 +68,7 @@ def create_app(
     app.extensions["dashboard.limits"] = limits
     call = NativeWorkers(server.async_mode).call
     registry = load_registry(settings, call, probe, collectors)
-    Auth(settings.auth.token).init_app(app)
+    Auth(settings.auth.token, secure_cookie=server.tls).init_app(app)
     # Under scale-out a web process collects nothing itself: agents send every host's samples.
     app.extensions["dashboard"] = Runtime(
         settings,

@@ -18,9 +18,11 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 def allowed_origins(server: ServerSettings) -> list[str]:
+    """The configured origins, plus on loopback this machine's own names (https:// when the
+    server itself speaks TLS)."""
     origins = list(server.allowed_origins)
     if server.is_loopback:
-        origins += [f"http://{name}:{server.port}" for name in LOOPBACK_NAMES]
+        origins += [f"{server.scheme}://{name}:{server.port}" for name in LOOPBACK_NAMES]
     return origins
 
 

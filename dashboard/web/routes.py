@@ -13,13 +13,13 @@ from flask import (
     render_template,
     request,
     send_file,
-    session,
     url_for,
 )
 
 from dashboard import health
 from dashboard.history.tiers import EXPORT_MAX_POINTS, Query
 from dashboard.web import assets, export
+from dashboard.web.auth import Verdict
 from dashboard.web.page import page_config
 from dashboard.web.prometheus import exposition
 from dashboard.web.protocol import RequestError
@@ -44,12 +44,21 @@ def auth() -> Auth:
 
 @bp.before_app_request
 def require_login() -> Any:
-    if request.endpoint in PUBLIC_ENDPOINTS or auth().allow_request():
+    if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    verdict = auth().check_request()
+    if verdict is Verdict.ALLOWED:
+        return None
+    if verdict is Verdict.THROTTLED:
+        return _throttled(jsonify(error="too many wrong tokens from this address"))
     wants_page = request.accept_mimetypes.best_match(["text/html", "application/json"])
     if request.path.startswith("/api/") or wants_page != "text/html":
         return jsonify(error="authentication required"), 401
     return redirect(url_for("web.login"))
+
+
+def _throttled(body: Any) -> tuple[Any, int, dict[str, str]]:
+    return body, 429, {"Retry-After": str(max(1, auth().retry_after()))}
 
 
 @bp.after_app_request
@@ -76,33 +85,51 @@ def index() -> str:
         hosts=health.hosts(rt),  # so the page picks its view (a host, or the fleet) at once
         page=page_config(),
         auth_enabled=auth().enabled,
+        csrf_token=auth().csrf_token() if auth().enabled else "",
     )
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
+    """The sign-in form. A POST is checked in this order: the address's throttle, the
+    form's CSRF token, then the token itself."""
     guard = auth()
     if not guard.enabled:
         return redirect(url_for("web.index"))
-    error = None
-    if request.method == "POST":
-        if guard.too_many_attempts(request.remote_addr or "?"):
-            return render_template("login.html", error="Too many attempts; wait a minute."), 429
-        if guard.login(request.form.get("token", "")):
-            return redirect(url_for("web.index"))
-        error = "Wrong token."
-    return render_template("login.html", error=error), 401 if error else 200
+    if request.method == "GET":
+        return _login_page(None, 200)
+    if guard.retry_after() > 0:
+        return _throttled(_login_page("Too many attempts; wait a minute.", 429)[0])
+    if not guard.csrf_ok(request.form.get("csrf")):
+        return _login_page("The form expired; sign in again.", 400)
+    verdict = guard.login(request.form.get("token", ""))
+    if verdict is Verdict.ALLOWED:
+        return redirect(url_for("web.index"))
+    return _login_page("Wrong token.", 401)
+
+
+def _login_page(error: str | None, status: int) -> tuple[str, int]:
+    return render_template("login.html", error=error, csrf_token=auth().csrf_token()), status
 
 
 @bp.post("/logout")
 def logout() -> Any:
-    session.clear()
+    """End the login session (its cookie is refused from now on, its sockets close)."""
+    guard = auth()
+    if guard.session_id() is not None and not guard.csrf_ok(request.form.get("csrf")):
+        return jsonify(error="missing or wrong CSRF token; log out from the page"), 400
+    guard.logout()
     return redirect(url_for("web.login"))
 
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    return jsonify(health.healthz(runtime()))
+    """Public, for load balancers and monitors. With auth on, a request without
+    credentials gets the status alone: the details name hosts, paths and errors."""
+    body = health.healthz(runtime())
+    if auth().enabled and not auth().allow_request():
+        body = {"status": body["status"]}
+    return jsonify(body)
 
 
 @bp.get("/api/collectors")

@@ -1,0 +1,86 @@
+"""Walk an exposed dashboard as an outsider would, then with the token; print what each
+request and each Socket.IO connect got, as JSON. tests/test_exposure.py runs this inside the
+network namespace that holds the server (``python -m tests.exposure_walk URL CA TOKEN``).
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import socketio
+
+from tests.tlsserver import Certificates, close, wss_client
+from tests.waits import wait_until
+
+PATHS = ["/", "/api/collectors", "/api/hosts", "/api/history/cpu?seconds=60", "/metrics",
+         "/healthz", "/vendor/plotly.min.js", "/vendor/socket.io.min.js", "/api/nonexistent",
+         "/login", "/static/css/dashboard.css"]  # fmt: skip
+
+
+def fetch(url: str, context: ssl.SSLContext, **headers: str) -> dict[str, Any]:
+    """Status, where a redirect points, and the JSON body's keys (if it is JSON)."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=context))
+    request = urllib.request.Request(url, headers={"Accept": "text/html", **headers})
+    try:
+        with opener.open(request, timeout=10) as resp:
+            status, body, location = resp.status, resp.read(), resp.headers.get("Location")
+    except urllib.error.HTTPError as exc:
+        status, body, location = exc.code, exc.read(), exc.headers.get("Location")
+    try:
+        keys = sorted(json.loads(body))
+    except ValueError:
+        keys = None
+    return {"status": status, "location": location, "json_keys": keys, "size": len(body)}
+
+
+def connects(url: str, certs: Certificates, namespace: str, **options: Any) -> bool:
+    try:
+        client = wss_client(url, certs, [namespace], **options)
+    except socketio.exceptions.ConnectionError:
+        return False
+    ok = client.connected
+    close(client)
+    return ok
+
+
+def walk(url: str, certs: Certificates, token: str) -> dict[str, Any]:
+    context = certs.context()
+    wait_until(lambda: fetch(url + "/healthz", context)["status"] == 200, "/healthz", 30, 0.1)
+    bearer = {"Authorization": f"Bearer {token}"}
+    with urllib.request.urlopen(
+        urllib.request.Request(url + "/api/collectors", headers=bearer), context=context
+    ) as resp:
+        namespaces = [c["namespace"] for c in json.load(resp)["collectors"]] + ["/fleet"]
+    return {
+        "namespaces": namespaces,
+        "http": {
+            "anonymous": {path: fetch(url + path, context) for path in PATHS},
+            "bearer": {path: fetch(url + path, context, **bearer) for path in PATHS},
+            "wrong host": fetch(url + "/healthz", context, Host="evil.example"),
+        },
+        "sockets": {
+            "anonymous": {ns: connects(url, certs, ns) for ns in namespaces},
+            "token": {ns: connects(url, certs, ns, auth={"token": token}) for ns in namespaces},
+            "wrong token": {
+                ns: connects(url, certs, ns, auth={"token": "no"}) for ns in namespaces[:2]
+            },
+        },
+    }
+
+
+if __name__ == "__main__":
+    url, ca, token = sys.argv[1:4]
+    authority = Path(ca)
+    certs = Certificates(authority, authority, authority)  # only the CA is used by clients
+    print(json.dumps(walk(url, certs, token)))
