@@ -224,7 +224,7 @@ def test_the_throttle_holds_bounded_memory_under_an_address_spray(monkeypatch):
     assert all(len(times) <= LOGIN_ATTEMPTS_PER_MINUTE for times in throttle._failures.values())
 
 
-def test_a_throttled_address_is_refused_the_right_token_too_and_others_are_not(tmp_path):
+def test_a_throttled_address_is_refused_the_right_token_too_and_others_are_not(tmp_path, caplog):
     app = guarded_app(tmp_path)
     attacker = app.test_client()
     attacker.environ_base["REMOTE_ADDR"] = "198.51.100.7"
@@ -234,6 +234,11 @@ def test_a_throttled_address_is_refused_the_right_token_too_and_others_are_not(t
         for _ in range(12)
     ]
     assert codes == [401] * 10 + [429] * 2
+    warnings = [r.getMessage() for r in caplog.records if r.name == "dashboard.web.auth"]
+    assert warnings == [
+        "10 wrong tokens from 198.51.100.7 within a minute: refusing it every credential "
+        "until the oldest is a minute old"
+    ]  # once, not once per attempt
     right = attacker.post("/login", data={"token": TOKEN, "csrf": csrf})
     assert right.status_code == 429 and 1 <= int(right.headers["Retry-After"]) <= 60
     bearer = attacker.get("/api/collectors", headers={"Authorization": f"Bearer {TOKEN}"})
