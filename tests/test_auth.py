@@ -171,7 +171,14 @@ def test_check_says_where_the_token_comes_from_and_never_the_token(run_cli, tmp_
     assert f"auth: token from {tmp_path / 'token'}" in from_file.stdout
     inline = run_cli("check", config=f'[auth]\ntoken = "{TOKEN}"\n[history]\npath = ""\n')
     assert "auth: token set in" in inline.stdout and "tls: off (plain http)" in inline.stdout
-    for result in (from_file, inline):
+    exposed = run_cli(
+        "check",
+        config='[server]\nhost = "0.0.0.0"\nallowed_origins = ["http://dash.example:5000"]\n'
+        '[auth]\ntoken_file = "token"\n[history]\npath = ""\n',
+    )
+    assert exposed.returncode == 0, exposed.stderr
+    assert "tls: off: plain http on a non-loopback address" in exposed.stdout
+    for result in (from_file, inline, exposed):
         assert TOKEN not in result.stdout + result.stderr
 
 
