@@ -183,8 +183,13 @@ def _security(settings: Settings) -> list[str]:
         login = "auth: off (no token; allowed on loopback only)"
     if server.tls:
         tls = f"tls: https and wss with {server.tls_cert} and {server.tls_key}"
+    elif server.is_loopback:
+        tls = "tls: off (plain http)"
     else:
-        tls = "tls: off (plain http" + (")" if server.is_loopback else "; not loopback!)")
+        tls = (
+            "tls: off: plain http on a non-loopback address, the token crosses the network "
+            "in clear unless a TLS proxy is in front (docs/security.md)"
+        )
     return [login, tls]
 
 

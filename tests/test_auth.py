@@ -171,7 +171,14 @@ def test_check_says_where_the_token_comes_from_and_never_the_token(run_cli, tmp_
     assert f"auth: token from {tmp_path / 'token'}" in from_file.stdout
     inline = run_cli("check", config=f'[auth]\ntoken = "{TOKEN}"\n[history]\npath = ""\n')
     assert "auth: token set in" in inline.stdout and "tls: off (plain http)" in inline.stdout
-    for result in (from_file, inline):
+    exposed = run_cli(
+        "check",
+        config='[server]\nhost = "0.0.0.0"\nallowed_origins = ["http://dash.example:5000"]\n'
+        '[auth]\ntoken_file = "token"\n[history]\npath = ""\n',
+    )
+    assert exposed.returncode == 0, exposed.stderr
+    assert "tls: off: plain http on a non-loopback address" in exposed.stdout
+    for result in (from_file, inline, exposed):
         assert TOKEN not in result.stdout + result.stderr
 
 
@@ -224,7 +231,7 @@ def test_the_throttle_holds_bounded_memory_under_an_address_spray(monkeypatch):
     assert all(len(times) <= LOGIN_ATTEMPTS_PER_MINUTE for times in throttle._failures.values())
 
 
-def test_a_throttled_address_is_refused_the_right_token_too_and_others_are_not(tmp_path):
+def test_a_throttled_address_is_refused_the_right_token_too_and_others_are_not(tmp_path, caplog):
     app = guarded_app(tmp_path)
     attacker = app.test_client()
     attacker.environ_base["REMOTE_ADDR"] = "198.51.100.7"
@@ -234,6 +241,11 @@ def test_a_throttled_address_is_refused_the_right_token_too_and_others_are_not(t
         for _ in range(12)
     ]
     assert codes == [401] * 10 + [429] * 2
+    warnings = [r.getMessage() for r in caplog.records if r.name == "dashboard.web.auth"]
+    assert warnings == [
+        "10 wrong tokens from 198.51.100.7 within a minute: refusing it every credential "
+        "until the oldest is a minute old"
+    ]  # once, not once per attempt
     right = attacker.post("/login", data={"token": TOKEN, "csrf": csrf})
     assert right.status_code == 429 and 1 <= int(right.headers["Retry-After"]) <= 60
     bearer = attacker.get("/api/collectors", headers={"Authorization": f"Bearer {TOKEN}"})

@@ -5,6 +5,7 @@ a client that stalls its handshake holds up no one, and bad files exit 78 naming
 from __future__ import annotations
 
 import queue
+import re
 import socket
 import ssl
 import time
@@ -20,6 +21,7 @@ import socketio
 from dashboard.settings import ServerSettings, SettingsError, parse_settings
 from dashboard.web.origins import allowed_origins
 from tests.logins import Browser
+from tests.serverproc import ROOT, free_port
 from tests.tlsserver import Certificates, TLSServer, close, make_tls_server, wss_client
 
 TOKEN = "tls-test-token-0123456789abcdef"
@@ -230,3 +232,39 @@ def test_every_async_mode_can_serve_tls(certs):
         options: dict[str, Any] = _tls_options(server)
         assert options, mode
     assert _tls_options(ServerSettings()) == {}
+
+
+@pytest.mark.server
+def test_behind_nginx_as_docs_security_sets_it_up(
+    server_factory, nginx_server, certs, clients, tmp_path
+):
+    """docs/security.md's nginx block as written (a free port, the throwaway CA's files):
+    TLS at the proxy, the dashboard on loopback with a token; a login through it gets a
+    Secure cookie, and a websocket streams through it."""
+    [block] = re.findall(r"```nginx\n(.*?)```", (ROOT / "docs" / "security.md").read_text(), re.S)
+    port = free_port()
+    dashboard = server_factory(
+        f'[server]\nasync_mode = "eventlet"\nallowed_origins = ["https://127.0.0.1:{port}"]\n'
+        f'[auth]\ntoken = "{TOKEN}"\n'
+    )
+    for documented, here in (
+        ("listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;"),
+        ("/etc/dashboard/tls.crt", str(certs.cert)),
+        ("/etc/dashboard/tls.key", str(certs.key)),
+        ("http://127.0.0.1:5000", f"http://127.0.0.1:{dashboard.port}"),
+    ):
+        assert documented in block, documented
+        block = block.replace(documented, here)
+    proxy = nginx_server(block, port)
+    url = f"https://127.0.0.1:{proxy.port}"
+    browser = Browser(url, context=certs.context())
+    assert browser.login(TOKEN).status == 302
+    assert "Secure" in browser.set_cookie[-1] and "HttpOnly" in browser.set_cookie[-1]
+    direct = Browser(dashboard.url)
+    assert direct.login(TOKEN).status == 302 and "Secure" not in direct.set_cookie[-1]
+    sio = wss_client(url, certs, ["/cpu"], headers={"Cookie": browser.cookie_header()})
+    clients.append(sio)
+    inbox: queue.Queue = queue.Queue()
+    sio.on("sample", inbox.put, namespace="/cpu")
+    assert sio.call("subscribe", {}, namespace="/cpu", timeout=10)["ok"] is True
+    assert inbox.get(timeout=10)["collector"] == "cpu"

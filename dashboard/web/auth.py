@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 import secrets
 import threading
 import time
@@ -29,6 +30,7 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 from dashboard.web import sessions
 from dashboard.web.sessions import SESSION_LIFETIME, Sessions
 
+log = logging.getLogger(__name__)
 LOGIN_ATTEMPTS_PER_MINUTE = 10
 MAX_ADDRESSES = 10_000  # addresses whose failures are remembered (oldest forgotten first)
 
@@ -162,7 +164,14 @@ class Auth:
             return Verdict.THROTTLED
         if self.matches(candidate):
             return Verdict.ALLOWED
-        self.throttle.failed(address)
+        if self.throttle.failed(address):
+            # Once per lockout, never per attempt (a log line each would be a flood).
+            log.warning(
+                "%d wrong tokens from %s within a minute: refusing it every credential "
+                "until the oldest is a minute old",
+                self.throttle.limit,
+                address,
+            )
         return Verdict.WRONG
 
 
@@ -199,8 +208,8 @@ class Throttle:
                 return 0.0
             return max(0.0, times[0] + self.window - self.clock())
 
-    def failed(self, address: str) -> None:
-        """Record one wrong token from ``address``."""
+    def failed(self, address: str) -> bool:
+        """Record one wrong token from ``address``; True if that made it wait."""
         now, key = self.clock(), _key(address)
         with self._lock:
             times = self._failures.pop(key, None) or deque(maxlen=self.limit)
@@ -210,6 +219,7 @@ class Throttle:
             self._failures[key] = times  # newest last, so the oldest go first
             while len(self._failures) > MAX_ADDRESSES:
                 self._failures.popitem(last=False)
+            return len(times) == self.limit
 
 
 def _key(address: str) -> str:

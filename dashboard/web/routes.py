@@ -98,13 +98,16 @@ def login() -> Any:
         return redirect(url_for("web.index"))
     if request.method == "GET":
         return _login_page(None, 200)
+    throttled = "Too many attempts; wait a minute."
     if guard.retry_after() > 0:
-        return _throttled(_login_page("Too many attempts; wait a minute.", 429)[0])
+        return _throttled(_login_page(throttled, 429)[0])
     if not guard.csrf_ok(request.form.get("csrf")):
         return _login_page("The form expired; sign in again.", 400)
     verdict = guard.login(request.form.get("token", ""))
     if verdict is Verdict.ALLOWED:
         return redirect(url_for("web.index"))
+    if verdict is Verdict.THROTTLED:  # another request from this address got there first
+        return _throttled(_login_page(throttled, 429)[0])
     return _login_page("Wrong token.", 401)
 
 
