@@ -7,12 +7,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint audit bench system-deps clean
 
 run: $(VENV)/.installed node_modules/.installed
 	$(BIN)/dashboard run
 
-test: lint system-deps
+test: lint audit system-deps
 	node --test tests/js/
 	$(BIN)/pytest
 
@@ -23,6 +23,11 @@ lint: $(VENV)/.installed node_modules/.installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	npx --no-install eslint static/js tests/js
+
+# Known vulnerabilities in what is installed in .venv (the project itself aside), with
+# pip-audit and PyPI's advisories; fails on any, and on any package it could not check.
+audit: $(VENV)/.installed
+	$(BIN)/python .ci/audit.py
 
 # Benchmarks (docs/benchmarks.md): ~40 minutes, run alone on the machine. Glances, the peer
 # we measure against, goes into its own venv so it never mixes with the product's.
