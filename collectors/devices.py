@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from collectors.messages import did_you_mean
+from collectors.messages import did_you_mean, quoted
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 # Keeps "<collector>.<key>[_N].<metric>" well inside SERIES_RE's 128 characters.
@@ -61,24 +61,26 @@ def parse_names_filter(collector: str, key: str, request: Any) -> dict[str, list
     """Validate ``{key: [names]}`` into ``{key: sorted unique names}``; [] means all."""
     where = f"{collector} filter"
     if not isinstance(request, Mapping):
-        raise ValueError(f"{where}: expected an object like {{{key!r}: [...]}}, got {request!r}")
+        raise ValueError(
+            f"{where}: expected an object like {{{key!r}: [...]}}, got {quoted(request)}"
+        )
     unknown = [k for k in request if k != key]
     if unknown:
         hint = did_you_mean(str(unknown[0]), [key]) or f"; the only key is {key!r}"
-        raise ValueError(f"{where}: unknown key {unknown[0]!r}{hint}")
+        raise ValueError(f"{where}: unknown key {quoted(unknown[0])}{hint}")
     names = request.get(key, [])
     if not isinstance(names, list):
-        raise ValueError(f"{where}: {key!r} must be a list of names, got {names!r}")
+        raise ValueError(f"{where}: {key!r} must be a list of names, got {quoted(names)}")
     if len(names) > MAX_FILTER_NAMES:
         raise ValueError(f"{where}: {key!r} has {len(names)} names, at most {MAX_FILTER_NAMES}")
     for name in names:
         if not isinstance(name, str) or not name or len(name) > MAX_FILTER_NAME_LEN:
             raise ValueError(
-                f"{where}: {key!r} item {name!r} must be a name of 1 to "
+                f"{where}: {key!r} item {quoted(name)} must be a name of 1 to "
                 f"{MAX_FILTER_NAME_LEN} characters"
             )
         if has_control_chars(name):
-            raise ValueError(f"{where}: {key!r} item {name!r} contains control characters")
+            raise ValueError(f"{where}: {key!r} item {quoted(name)} contains control characters")
     return {key: sorted(set(names))}
 
 

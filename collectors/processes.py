@@ -7,7 +7,7 @@ from typing import Any
 
 from collectors.base import Sample, Series
 from collectors.devices import has_control_chars
-from collectors.messages import did_you_mean
+from collectors.messages import did_you_mean, quoted
 from collectors.probe import Probe, ProbeCollector
 from collectors.rates import Rates
 
@@ -79,26 +79,26 @@ class ProcessesCollector(ProbeCollector):
 def parse_filter(request: Any) -> dict[str, Any]:
     """Validate ``{"match", "sort", "limit"}`` (each optional) into a full normalized filter."""
     if not isinstance(request, Mapping):
-        raise ValueError(f"processes filter: expected an object, got {request!r}")
+        raise ValueError(f"processes filter: expected an object, got {quoted(request)}")
     for key in request:
         if key not in DEFAULT_FILTER:
-            raise ValueError(
-                f"processes filter: unknown key {key!r}{did_you_mean(str(key), DEFAULT_FILTER)}"
-            )
+            hint = did_you_mean(str(key), DEFAULT_FILTER)
+            raise ValueError(f"processes filter: unknown key {quoted(key)}{hint}")
     flt = {**DEFAULT_FILTER, **request}
     match, sort, limit = flt["match"], flt["sort"], flt["limit"]
     if not isinstance(match, str) or len(match) > MAX_MATCH or has_control_chars(match):
         raise ValueError(
             f"processes filter: 'match' must be plain text of at most {MAX_MATCH} "
-            f"characters without control characters, got {match!r}"
+            f"characters without control characters, got {quoted(match)}"
         )
     if sort not in SORTS:
         raise ValueError(
-            f"processes filter: 'sort' must be one of {', '.join(SORTS)}, got {sort!r}"
+            f"processes filter: 'sort' must be one of {', '.join(SORTS)}, got {quoted(sort)}"
         )
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValueError(
-            f"processes filter: 'limit' must be an integer from 1 to {MAX_LIMIT}, got {limit!r}"
+            f"processes filter: 'limit' must be an integer from 1 to {MAX_LIMIT}, "
+            f"got {quoted(limit)}"
         )
     return {"match": match, "sort": sort, "limit": limit}
 

@@ -58,7 +58,7 @@ def pick_host(wanted: Any, hosts: Collection[str], default: str | None) -> str:
     """The host a request is about: the one it names, else ``default``, else the only one."""
     known = ", ".join(sorted(hosts)) or "none yet"
     if wanted is not None:
-        if wanted not in hosts:
+        if not isinstance(wanted, str) or wanted not in hosts:
             raise RequestError(f"host {quoted(wanted)} is not served here (known: {known})")
         return str(wanted)
     if default is not None and default in hosts:
@@ -78,7 +78,8 @@ def as_object(data: Any, allowed: Collection[str]) -> dict[str, Any]:
         raise RequestError(f"expected an object, got {kind(data, 'json')}")
     for key in data:
         if key not in allowed:
-            raise RequestError(f"unknown key {quoted(key)} (allowed: {', '.join(sorted(allowed))})")
+            allowed_keys = ", ".join(sorted(allowed)) or "none"
+            raise RequestError(f"unknown key {quoted(key)} (allowed: {allowed_keys})")
     return dict(data)
 
 
