@@ -43,7 +43,7 @@ class ServerSettings:
     reuse_port: bool = False  # eventlet: share the port with other web processes
     # Per-client limits (dashboard/limits): one client must not hurt the others.
     requests_per_second: float = 20.0  # token bucket per connection, bursts of twice this
-    history_points_per_minute: int = 500_000  # backfill budget: series x samples read
+    history_points_per_minute: int = 2_000_000  # backfill budget: series x samples read
     max_subscriptions: int = 64  # per connection
     max_connections: int = 2000  # Socket.IO sessions, overall
     max_connections_per_address: int = 100  # 0: no per-address cap (behind a proxy)
@@ -306,7 +306,7 @@ def _server(t: _Table, base_dir: Path) -> ServerSettings:
 # [server] limit keys: (type, default, low, high).
 _LIMITS: dict[str, tuple[type, Any, float, float]] = {
     "requests_per_second": (float, 20.0, 1, 10_000),
-    "history_points_per_minute": (int, 500_000, 1000, 10**9),
+    "history_points_per_minute": (int, 2_000_000, 1000, 10**9),
     "max_subscriptions": (int, 64, 1, 10_000),
     "max_connections": (int, 2000, 1, 100_000),
     "max_connections_per_address": (int, 100, 0, 100_000),

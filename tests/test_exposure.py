@@ -109,11 +109,7 @@ def _check_http(http: dict) -> None:
 def _check_sockets(namespaces: list[str], sockets: dict) -> None:
     assert {"/cpu", "/memory", "/processes", "/fleet"} <= set(namespaces)
     assert sockets["anonymous"] == dict.fromkeys(namespaces, False)
-    # Every namespace refuses a stranger; the token opens them. (One plugin-less namespace,
-    # /sensors, was seen refusing once in a fresh-clone CI run; under investigation, see
-    # the issue 12 note: the core namespaces must open.)
-    core = {"/cpu", "/memory", "/processes", "/fleet"}
-    assert all(sockets["token"][name] for name in core), sockets["token"]
+    assert sockets["token"] == dict.fromkeys(namespaces, True)
     assert not any(sockets["wrong token"].values())
 
 

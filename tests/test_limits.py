@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from dashboard.limits.backlog import Backlog, _Slot
+from dashboard.limits import backlog as backlog_module
+from dashboard.limits.backlog import Backlog
 from dashboard.limits.bucket import TokenBucket
 from dashboard.limits.connections import Connections
 from dashboard.limits.requests import ABUSE_BURST, Budgets, RequestLimits
@@ -71,15 +72,34 @@ def test_connection_caps_count_per_address_and_overall() -> None:
     assert caps.refusal("10.0.0.1") is None
 
 
-def test_a_queued_sample_is_replaced_by_the_newer_one_until_it_is_written() -> None:
+def test_a_client_that_is_behind_gets_the_newest_sample_and_one_that_is_not_gets_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    unsent = {"bytes": 0}
+    monkeypatch.setattr(backlog_module, "unsent_bytes", lambda sock: unsent["bytes"])
     sent: list[Any] = []
+
+    def send(sid: str, pkt: Any) -> None:
+        sent.append(pkt)
+
     backlog = Backlog(4096, 20.0, lambda sid: None)
-    backlog.offer(lambda sid, pkt: sent.append(pkt), "c", "/cpu", "2/cpu,[1]")
-    backlog.offer(lambda sid, pkt: sent.append(pkt), "c", "/cpu", "2/cpu,[2]")
-    assert len(sent) == 1 and isinstance(sent[0], _Slot)
-    assert sent[0].encode() == "42/cpu,[2]" and backlog.coalesced == 1
-    backlog.offer(lambda sid, pkt: sent.append(pkt), "c", "/cpu", "2/cpu,[3]")
-    assert len(sent) == 2  # the first was written: a new one is queued
+    big = "2/processes," + "x" * 5000
+    for n in (1, 2):  # a burst while the writer has not had its turn: both queued
+        backlog.offer(send, "c", "/cpu", f"2/cpu,[{n}]")
+    backlog.offer(send, "c", "/processes", big)
+    assert [p.data for p in sent] == ["2/cpu,[1]", "2/cpu,[2]", big]
+    sent[2].encode()  # the writer hands the big one to the kernel, which keeps it all
+    unsent["bytes"] = 10_000
+    backlog.offer(send, "c", "/cpu", "2/cpu,[3]")  # behind: replaces the queued [2]
+    assert len(sent) == 3 and sent[1].encode() == "42/cpu,[3]" and backlog.coalesced == 1
+    backlog.offer(send, "c", "/cpu", "2/cpu,[4]")  # nothing queued: held
+    backlog.offer(send, "c", "/cpu", "2/cpu,[5]")  # replaces the held one
+    backlog.release(send)
+    assert len(sent) == 3  # the link is still full
+    unsent["bytes"] = 0
+    backlog.release(send)
+    assert [p.encode() for p in sent[3:]] == ["42/cpu,[5]"]
+    assert backlog.coalesced == 2
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,10 @@ python-socketio queues every packet for every client, unbounded: a client that s
 but answers pings grows the server by ~1 MB/s (RELIABILITY.md, weakness 1), and what it
 finally reads is minutes old. Here each client has at most one sample per namespace waiting:
 
-- *queued*: in engine.io's queue, not yet written. A newer sample replaces its text in place
-  (the transport encodes a packet only when it writes it), so the client gets the newest.
+- *queued*: in engine.io's queue, not yet written. Once the client is behind, a newer sample
+  replaces the newest queued one's text in place (the transport encodes a packet only when
+  it writes it), so the client gets the newest. A client that is not behind gets every
+  sample: a burst (the catch-up after an outage) is queued whole.
 - *held*: not queued at all, because the kernel holds more than ``max_bytes`` for the client
   that it has not had acknowledged (``TIOCOUTQ``): the link is full. The sweeper queues it
   once that drains.
@@ -124,13 +126,16 @@ class Backlog:
         client = self._client(eio_sid)
         with client.lock:
             client.offered += len(text)
+            behind = client.backlog(self.max_bytes) > self.max_bytes
             slot = client.queued.get(ns)
-            if slot is not None:
+            if slot is not None and behind:
                 client.queued_bytes += len(text) - len(slot.data)
                 slot.data = text
                 self.coalesced += 1
                 return
-            if ns in client.held or client.backlog(self.max_bytes) > self.max_bytes:
+            # Not behind: a burst (a catch-up after an outage) queues every sample; the
+            # writer has just not had its turn yet.
+            if ns in client.held or behind:
                 self.coalesced += ns in client.held
                 client.held[ns] = text
                 if client.behind_at is None:

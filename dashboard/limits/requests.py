@@ -23,7 +23,7 @@ ABUSE_RATE = 1.0
 @dataclass(frozen=True)
 class RequestLimits:
     requests_per_second: float = 20.0
-    history_points_per_minute: float = 500_000.0
+    history_points_per_minute: float = 2_000_000.0
     max_subscriptions: int = 64
 
 

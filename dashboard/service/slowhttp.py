@@ -25,6 +25,18 @@ class HeaderDeadline(eventlet.wsgi.HttpProtocol):  # type: ignore[misc]
 
     _deadline: Any = None
 
+    def handle_one_request(self) -> None:
+        # Some of eventlet's early answers (414, 400) return between the request line and
+        # the headers: the deadline must never outlive the request that set it.
+        try:
+            super().handle_one_request()
+        except _TooSlow:
+            self.close_connection = 1
+        finally:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
     def _read_request_line(self) -> Any:
         self._deadline = eventlet.Timeout(HEADER_TIMEOUT, _TooSlow())
         try:

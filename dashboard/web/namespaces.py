@@ -20,7 +20,7 @@ from flask_socketio import Namespace
 
 from collectors.messages import kind, quoted
 from dashboard.fleet import summary
-from dashboard.history.tiers import Query
+from dashboard.history.tiers import RAW_SPAN, Query
 from dashboard.pipeline.filters import CollectorFault
 from dashboard.pipeline.hub import Topic
 from dashboard.web.protocol import RequestError, as_object, parse_subscribe
@@ -218,7 +218,9 @@ class CollectorNamespace(GuardedNamespace):
         """Backfill costs the points it reads: series x samples over the span."""
         count = len(series) if series is not None else len(topic.series)
         span = max(0.0, self.runtime.clock() - start)
-        points = count * span / max(topic.interval, 0.001)
+        # What the tier that answers reads: raw samples up to RAW_SPAN, rollups beyond.
+        step = topic.interval if span <= RAW_SPAN else self.runtime.history.settings.rollup
+        points = count * span / max(step, 0.001)
         eio_sid = self.limits.eio_sid(_sid(), self.namespace)
         refusal = self.limits.budgets.charge_history(eio_sid, points, time.monotonic())
         if refusal is not None:
