@@ -61,6 +61,8 @@ def create_app(
         ping_timeout=PING_TIMEOUT,
         json=wirejson,
         client_manager=limits.manager(),
+        # What a client sends, read defensively (python-socketio's option; the stubs lack it).
+        serializer=wirejson.Packet,  # type: ignore[call-arg]
         logger=False,
         engineio_logger=False,
     )
