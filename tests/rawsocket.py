@@ -41,6 +41,7 @@ class RawClient:
     acks: dict[int, Any] = field(default_factory=dict)
     closed: bool = False
     reading: bool = True
+    stopped: bool = False
     bytes_read: int = 0
     _buffer: bytes = b""
     _ack_id: int = 0
@@ -108,7 +109,10 @@ class RawClient:
 
     # -- reading in the background ----------------------------------------------------
     def start(self) -> RawClient:
-        threading.Thread(target=self._read_loop, daemon=True).start()
+        """Read in the background (unless ``reading`` is off: a stalled reader), and send
+        the blind pongs if asked."""
+        if self.reading:
+            threading.Thread(target=self._read_loop, daemon=True).start()
         if self.blind_pong:
             threading.Thread(target=self._blind_pongs, daemon=True).start()
         return self
@@ -121,7 +125,7 @@ class RawClient:
         return None
 
     def close(self) -> None:
-        self.reading = False
+        self.reading, self.stopped = False, True
         if self.sock is not None:
             with contextlib.suppress(OSError):
                 self.sock.shutdown(socket.SHUT_RDWR)
@@ -139,7 +143,7 @@ class RawClient:
         self.closed = True
 
     def _blind_pongs(self) -> None:
-        while self.reading and not self.closed and self.blind_pong:
+        while not self.stopped and self.blind_pong:
             time.sleep(self.blind_pong)
             try:
                 self.send("3")

@@ -467,3 +467,24 @@ def test_a_thousand_wrong_logins_get_429_and_a_logged_in_user_carries_on(server_
     newcomer = Browser(server.url)  # 127.0.0.1: never guessed, logs in at once
     assert newcomer.login(TOKEN).status == 302
     assert TOKEN not in server.output()
+
+
+@pytest.mark.server
+def test_a_tampered_session_cookie_is_refused_everywhere(server_factory, sio_client):
+    """A cookie altered by one character, or one signed with another token, opens nothing."""
+    server = server_factory(f'[auth]\ntoken = "{TOKEN}"\n')
+    browser = Browser(server.url)
+    assert browser.login(TOKEN).status == 302
+    name, value = next(iter(browser.cookies.items()))
+    flipped = value[:-2] + ("A" if value[-2] != "A" else "B") + value[-1]
+    other = server_factory('[auth]\ntoken = "another-token-entirely"\n')
+    foreign = Browser(other.url)
+    assert foreign.login("another-token-entirely").status == 302
+    for forged in (flipped, next(iter(foreign.cookies.values())), value + "x", ""):
+        cookie = f"{name}={forged}"
+        assert (
+            Browser(server.url, cookies={name: forged}).request("GET", "/api/collectors").status
+            == 401
+        ), forged
+        refused(sio_client, server.url, ["/cpu"], headers={"Cookie": cookie})
+    assert browser.request("GET", "/api/collectors").status == 200  # the real one still works
