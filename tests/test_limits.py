@@ -486,3 +486,44 @@ def test_three_hundred_clients_are_back_within_ten_seconds_of_a_restart(
     assert len(back) == 300, f"only {len(back)} of 300 came back"
     print(f"\n300 reconnects: the last was back {max(back):.2f} s after the restart")
     assert max(back) < 10.0
+
+
+def test_fast_unmasking_is_byte_for_byte_eventlets() -> None:
+    from eventlet.websocket import RFC6455WebSocket
+
+    from dashboard.service.websocket_guard import apply_mask
+
+    rng = random.Random(7)
+    original = RFC6455WebSocket.__dict__["_apply_mask"]
+    original = getattr(original, "__func__", original)
+    for size in (0, 1, 3, 4, 5, 127, 4096, 10_001):
+        data = rng.randbytes(size)
+        mask = tuple(rng.randrange(256) for _ in range(4))
+        for offset in (0, 1, 2, 3, 9):
+            assert apply_mask(data, mask, size, offset) == original(data, mask, size, offset)
+    assert apply_mask(b"abcdef", (1, 2, 3, 4), length=3) == original(b"abcdef", (1, 2, 3, 4), 3)
+
+
+@pytest.mark.server
+def test_frames_a_client_sends_cost_the_loop_little_and_a_message_stays_bounded(
+    attacked: Callable[..., ServerProcess], wait_until: Callable[..., Any]
+) -> None:
+    """10 MB of legal 10 KB frames, fragments of one message that never ends: the
+    connection is closed once the message passes max_message_bytes (1009), memory stays
+    flat, and the canary never waits."""
+    server = attacked()
+    canary = Canary(server.port)
+    before = rss_mb(server.pid)
+    client = RawClient(server.port).connect()
+    chunk = b"x" * 10_000
+    sent = 0
+    with contextlib.suppress(OSError):
+        client.send_frame(0x1, b"4" + chunk, fin=False)  # an engine.io message, begun
+        for _ in range(1000):
+            client.send_frame(0x0, chunk, fin=False)
+            sent += len(chunk)
+    assert sent < 10_000_000, "the server read 10 MB of one unfinished message"
+    growth = rss_mb(server.pid) - before
+    figures(f"fragmented 10 MB (cut after {sent / 1000:.0f} KB)", canary, growth)
+    assert growth < 5, f"server memory grew {growth:.1f} MB"
+    assert canary.max_gap() < 1.5

@@ -44,6 +44,10 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
     socketio = app.extensions["socketio"]
     server = settings.server
     _raise_open_files_limit()
+    if server.async_mode == "eventlet":
+        from dashboard.service import websocket_guard
+
+        websocket_guard.install()
     notifier = Notifier()
     shutdown = Shutdown(socketio, runtime, server.async_mode, notifier)
     shutdown.install()
