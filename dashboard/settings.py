@@ -49,6 +49,7 @@ class ServerSettings:
     max_connections_per_address: int = 100  # 0: no per-address cap (behind a proxy)
     max_backlog_bytes: int = 4096  # unsent bytes per client before samples coalesce
     slow_client_timeout: float = 20.0  # behind and taking < 1/4 of its stream this long
+    trusted_proxies: tuple[str, ...] = ()  # reverse proxies whose X-Forwarded-For is believed
     tls_cert: Path | None = None  # both set: HTTPS and WSS (checked to load together)
     tls_key: Path | None = None
 
@@ -270,7 +271,7 @@ class _Table:
 def _server(t: _Table, base_dir: Path) -> ServerSettings:
     t.check_keys(
         {"host", "port", "async_mode", "allowed_origins", "max_message_bytes", "log_level",
-         "reuse_port", "tls_cert", "tls_key", "slow_client_timeout", *_LIMITS}
+         "reuse_port", "tls_cert", "tls_key", "slow_client_timeout", "trusted_proxies", *_LIMITS}
     )  # fmt: skip
     d = ServerSettings()
     port = t.get("port", int, d.port)
@@ -297,6 +298,7 @@ def _server(t: _Table, base_dir: Path) -> ServerSettings:
         max_message_bytes=size,
         log_level=level,
         reuse_port=reuse_port,
+        trusted_proxies=_proxies(t),
         **_limits(t),
         tls_cert=tls_cert,
         tls_key=tls_key,
@@ -312,6 +314,18 @@ _LIMITS: dict[str, tuple[type, Any, float, float]] = {
     "max_connections_per_address": (int, 100, 0, 100_000),
     "max_backlog_bytes": (int, 4096, 1024, 64 * 1024 * 1024),
 }
+
+
+def _proxies(t: _Table) -> tuple[str, ...]:
+    proxies = t.get("trusted_proxies", list, [])
+    for entry in proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except (TypeError, ValueError):
+            raise t.error(
+                "trusted_proxies", entry, 'addresses or networks such as "127.0.0.1", "10.0.0.0/8"'
+            ) from None
+    return tuple(proxies)
 
 
 def _limits(t: _Table) -> dict[str, Any]:

@@ -32,6 +32,7 @@ class RawClient:
     port: int
     host_header: str = ""
     origin: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # any more, e.g. X-Forwarded-For
     rate: float | None = None  # bytes a second it reads; None: as fast as it comes
     rcvbuf: int | None = None  # SO_RCVBUF: a narrow link's in-flight window
     pong: bool = True  # answer the server's pings
@@ -62,7 +63,9 @@ class RawClient:
             "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
             f"Host: {host}\r\nOrigin: {origin}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n"
+            "Sec-WebSocket-Version: 13\r\n"
+            + "".join(f"{name}: {value}\r\n" for name, value in self.headers.items())
+            + "\r\n"
         )
         sock.sendall(request.encode())
         head = self._read_until(b"\r\n\r\n")

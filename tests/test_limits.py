@@ -4,6 +4,7 @@ each with a canary client streaming /cpu whose gaps and the server's memory are 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import itertools
 import json
 import random
@@ -24,6 +25,7 @@ from dashboard.limits.bucket import TokenBucket
 from dashboard.limits.connections import Connections
 from dashboard.limits.requests import ABUSE_BURST, Budgets, RequestLimits
 from dashboard.settings import SettingsError, parse_settings
+from dashboard.web.proxies import client_address
 from tests.rawsocket import RawClient
 from tests.serverproc import ServerProcess
 from tests.waits import wait_until
@@ -527,3 +529,45 @@ def test_frames_a_client_sends_cost_the_loop_little_and_a_message_stays_bounded(
     figures(f"fragmented 10 MB (cut after {sent / 1000:.0f} KB)", canary, growth)
     assert growth < 5, f"server memory grew {growth:.1f} MB"
     assert canary.max_gap() < 1.5
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "client"),
+    [
+        ("127.0.0.1", "203.0.113.5", "203.0.113.5"),  # nginx on this machine
+        ("127.0.0.1", "198.51.100.1, 203.0.113.5", "203.0.113.5"),  # the left one is forged
+        ("127.0.0.1", "203.0.113.5, 10.0.0.2", "203.0.113.5"),  # two proxies we trust
+        ("127.0.0.1", "", "127.0.0.1"),
+        ("127.0.0.1", "not-an-address", "127.0.0.1"),
+        ("192.0.2.9", "203.0.113.5", "192.0.2.9"),  # not a proxy of ours: header ignored
+        ("127.0.0.1", "2001:db8::1", "2001:db8::1"),
+    ],
+)
+def test_the_client_address_is_what_a_trusted_proxy_saw(
+    remote: str, forwarded: str, client: str
+) -> None:
+    trusted = [ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("10.0.0.0/8")]
+    assert client_address(remote, forwarded, trusted) == client
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    assert parse_settings({"server": {"trusted_proxies": ["127.0.0.1", "10.0.0.0/8"]}})
+    with pytest.raises(SettingsError, match="trusted_proxies = 'nginx': expected addresses"):
+        parse_settings({"server": {"trusted_proxies": ["nginx"]}})
+
+
+@pytest.mark.server
+def test_behind_a_trusted_proxy_each_client_has_its_own_cap(
+    attacked: Callable[..., ServerProcess],
+) -> None:
+    server = attacked('max_connections_per_address = 2\ntrusted_proxies = ["127.0.0.1"]')
+
+    def via_proxy(client: str) -> RawClient:
+        return RawClient(server.port, headers={"X-Forwarded-For": client}).connect()
+
+    held = [via_proxy("203.0.113.5"), via_proxy("203.0.113.5")]
+    with pytest.raises(ConnectionRefusedError, match=r"from 203\.0\.113\.5: at most 2"):
+        via_proxy("203.0.113.5")
+    held.append(via_proxy("203.0.113.6"))  # another user behind the same proxy
+    with pytest.raises(ConnectionRefusedError, match=r"from 203\.0\.113\.5: at most 2"):
+        via_proxy("198.51.100.1, 203.0.113.5")  # a forged left-hand entry changes nothing

@@ -21,6 +21,7 @@ from dashboard.web import assets, routes, wirejson
 from dashboard.web.auth import Auth
 from dashboard.web.namespaces import CollectorNamespace, FleetNamespace
 from dashboard.web.origins import HostGuard, allowed_hosts, allowed_origins
+from dashboard.web.proxies import ClientAddress
 from dashboard.workers import NativeWorkers
 
 PING_INTERVAL = 10
@@ -87,7 +88,8 @@ def create_app(
     )
     # WSGI middleware the way Flask documents it; mypy reads wsgi_app as a method.
     gate = limits.gate(app.wsgi_app, "socket.io")
-    app.wsgi_app = HostGuard(gate, allowed_hosts(server))  # type: ignore[method-assign]
+    guarded = HostGuard(gate, allowed_hosts(server))
+    app.wsgi_app = ClientAddress(guarded, server.trusted_proxies)  # type: ignore[method-assign]
     return app
 
 
