@@ -441,3 +441,16 @@ def test_fleet_summarizes_every_host(runtime, app, clock):
     assert ack(client, "subscribe", {"x": 1}, "/fleet")["ok"] is False
     assert ack(client, "unsubscribe", None, "/fleet") == {"ok": True}
     assert runtime.hub.fleet_followers() == 0
+
+
+def test_ten_years_of_history_or_a_million_series_are_clamped_or_refused(runtime, clock, connect):
+    """RELIABILITY A: a backfill of 10 years is clamped to what is kept; more series names
+    than a collector may have are refused before any is looked up."""
+    tick(runtime, clock, times=3)
+    client = connect()
+    reply = ack(client, "subscribe", {"history": 10 * 365 * 86_400})
+    assert reply["ok"] and len(reply["history"]["ts"]) == 3  # all there is, nothing more
+    reply = ack(client, "subscribe", {"since": clock.now - 10 * 365 * 86_400})
+    assert reply["ok"] and len(reply["history"]["ts"]) == 3
+    reply = ack(client, "subscribe", {"series": ["toy.a"] * 1_000_000})
+    assert reply == {"ok": False, "error": "series: 1000000 names; at most 2000"}
