@@ -29,6 +29,7 @@ from tests.serverproc import (
     ServerProcess,
     make_server,
     nginx_binary,
+    stop_all,
 )
 from tests.toy import Rows, Toy
 from tests.waits import wait_until as _wait_until
@@ -91,12 +92,7 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
         return server.start() if start else server
 
     yield factory
-    for server in made:
-        try:
-            server.stop()
-        except Exception:
-            if server.proc is not None:
-                server.proc.kill()
+    stop_all(made)
 
 
 @pytest.fixture

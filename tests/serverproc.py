@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,16 @@ class ServerProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def stop_all(servers: Sequence[ServerProcess]) -> None:
+    """Stop every server a test started (by PID), killing one that will not stop."""
+    for server in servers:
+        try:
+            server.stop()
+        except Exception:
+            if server.proc is not None:
+                server.proc.kill()
 
 
 def make_server(

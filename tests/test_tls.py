@@ -21,7 +21,7 @@ import socketio
 from dashboard.settings import ServerSettings, SettingsError, parse_settings
 from dashboard.web.origins import allowed_origins
 from tests.logins import Browser
-from tests.serverproc import ROOT, free_port
+from tests.serverproc import ROOT, free_port, stop_all
 from tests.tlsserver import Certificates, TLSServer, close, make_tls_server, wss_client
 
 TOKEN = "tls-test-token-0123456789abcdef"
@@ -44,12 +44,7 @@ def tls_server(tmp_path: Path, certs: Certificates) -> Iterator[Callable[..., TL
         return server.start()  # type: ignore[return-value]
 
     yield start
-    for server in made:
-        try:
-            server.stop()
-        except Exception:
-            if server.proc is not None:
-                server.proc.kill()
+    stop_all(made)
 
 
 @pytest.fixture
