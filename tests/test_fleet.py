@@ -8,6 +8,7 @@ import itertools
 import re
 import shlex
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,19 +49,33 @@ class Watcher:
     seen: list[tuple[float, int]] = field(default_factory=list)  # (ts, seq) in arrival order
     via: str = ""  # a proxy's URL in front of the web process(es), or "" for web.url
     history: float = 5.0  # seconds of history asked for on the first subscribe
+    pending: list[tuple[float, int]] | None = None  # live samples before the ack
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def connect(self, sio_client: Callable) -> None:
+        """Subscribe; live samples that come before the ack are held, then follow the
+        backfill, those it already holds dropped — what static/js/connection.js does (a
+        sample published while the backfill is read is in both, by protocol)."""
         self.sio = sio_client(self.via or self.web.url, ["/cpu"])
+        with self.lock:
+            self.pending = []
         self.sio.on("sample", self._sample, namespace="/cpu")
         payload: dict = {"host": self.host}
         payload.update({"since": self.seen[-1][0]} if self.seen else {"history": self.history})
         ack = self.sio.call("subscribe", payload, namespace="/cpu", timeout=15)
         assert ack["ok"] and ack["host"] == self.host, ack
-        self.seen.extend((ts, -1) for ts in ack["history"]["ts"])
+        with self.lock:
+            backfill = ack["history"]["ts"]
+            self.seen.extend((ts, -1) for ts in backfill)
+            newest = backfill[-1] if backfill else float("-inf")
+            self.seen.extend(s for s in self.pending or [] if s[0] > newest)
+            self.pending = None
 
     def _sample(self, sample: dict) -> None:
         assert sample["host"] == self.host
-        self.seen.append((sample["ts"], sample["seq"]))
+        with self.lock:
+            target = self.seen if self.pending is None else self.pending
+            target.append((sample["ts"], sample["seq"]))
 
     @property
     def newest(self) -> float:
