@@ -140,6 +140,29 @@ def nginx_server(tmp_path: Path) -> Iterator[Callable[[str, int], NginxProcess]]
         server.stop()
 
 
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's: Playwright cannot download its own here
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for every browser test; skipped where it is not installed,
+    failed under CI (``.ci/system-deps`` installs it)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.is_file():
+        reason = f"{CHROMIUM} is missing: install Debian's chromium package for browser tests"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
 @pytest.fixture
 def sio_client() -> Iterator[Callable[..., socketio.Client]]:
     """``sio_client(url, namespaces, **connect_options)``: a connected Socket.IO client over

@@ -4,11 +4,9 @@ data, the process filter works, the page reconnects after a restart, and nothing
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -21,11 +19,6 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]  # it starts servers too
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 # sensors is left out: a host without temperature sensors shows a note instead of a chart.
 CHARTED = ("cpu", "memory", "load", "disk", "filesystem", "network", "processes")
 # What Chromium logs while the server is down; expected only in the restart test.
@@ -43,19 +36,6 @@ EVERY_CHART_HAS_POINTS = """() => {
 # The newest point's time (ms) on the CPU chart.
 LAST_X = """Math.max(...document.getElementById("chart-cpu-pct").data
     .filter((t) => t.x.length).map((t) => +new Date(t.x[t.x.length - 1])))"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium package for browser tests"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @dataclass

@@ -7,12 +7,10 @@ goes away shows a banner; fifty hosts stay readable."""
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import re
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -28,11 +26,6 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]  # it starts servers too
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 WAIT_MS = 20_000
 STALE_MS = 45_000  # a host is stale 10 s after its last sample; the page hears within seconds
 HOSTS = ("alpha", "beta")
@@ -68,19 +61,6 @@ def agent_settings(url: str, host: str) -> str:
         f'[history]\npath = "{host}.sqlite3"\nflush_interval = "1s"\n'
         "[collectors.filesystem]\ninterval = 2.0\n"
     )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium package for browser tests"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @dataclass

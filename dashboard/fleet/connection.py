@@ -8,11 +8,13 @@ message names the URL through ``redacted``.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from dashboard.settings import QueueSettings, redacted
 
+log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0
 # Long enough for a blocking XREAD's own wait (see consumer.BLOCK_MS) plus the answer.
 SOCKET_TIMEOUT = 10.0
@@ -24,6 +26,31 @@ class QueueError(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind  # down | auth | tls | refused
+
+
+class Link:
+    """What an agent's sender and a web process's consumer share: the connection's state as
+    ``/healthz`` shows it (``starting``, ``ok`` or a ``QueueError`` kind) and its error, each
+    change logged once rather than on every retry."""
+
+    settings: QueueSettings
+    _redis: Any
+
+    def __init__(self) -> None:
+        self.state = "starting"
+        self.error: str | None = None
+        self._redis = None
+
+    def _up(self, what: str) -> None:
+        if self.state != "ok":
+            log.info("queue: %s", what)
+        self.state, self.error = "ok", None
+
+    def _down(self, exc: BaseException) -> None:
+        problem = exc if isinstance(exc, QueueError) else explain(exc, self.settings)
+        if str(problem) != self.error:
+            log.warning("queue: %s", problem)
+        self.state, self.error, self._redis = problem.kind, str(problem), None
 
 
 def password(settings: QueueSettings) -> str | None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from collectors.base import Collector, Series
 from dashboard.fleet import wire
-from dashboard.fleet.connection import QueueError, connect, explain
+from dashboard.fleet.connection import Link, connect
 from dashboard.pipeline.hub import Hub, Topic
 from dashboard.pipeline.payloads import Prepared
 from dashboard.pipeline.validate import Reading
@@ -61,7 +61,7 @@ class _Ready:
     prepared: Prepared
 
 
-class Consumer:
+class Consumer(Link):
     """See the module docstring; ``runtime`` gives the hub, history, workers and clock."""
 
     def __init__(
@@ -72,16 +72,14 @@ class Consumer:
         on_collector: Callable[[str], None],
         sleep: Callable[[float], None],
     ) -> None:
+        super().__init__()
         self.settings, self.runtime, self.stand_in = settings, runtime, stand_in
         self.on_collector, self.sleep = on_collector, sleep
-        self.state = "starting"  # ok | down | auth | refused
-        self.error: str | None = None
         self.received = 0
         self.dropped = 0
         self.non_finite = 0
         self.running = True
         self._hosts: dict[str, _Host] = {}
-        self._redis: Any = None
         self._looked = 0.0
         self._rows: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
         self._warned: dict[tuple[str, str], float] = {}
@@ -128,15 +126,7 @@ class Consumer:
         redis.ping()
         self._redis = redis
         self._looked = 0.0
-        if self.state != "ok":
-            log.info("queue: reading every host's samples from %s", redacted(self.settings.url))
-        self.state, self.error = "ok", None
-
-    def _down(self, exc: BaseException) -> None:
-        problem = exc if isinstance(exc, QueueError) else explain(exc, self.settings)
-        if str(problem) != self.error:
-            log.warning("queue: %s", problem)
-        self.state, self.error, self._redis = problem.kind, str(problem), None
+        self._up(f"reading every host's samples from {redacted(self.settings.url)}")
 
     def _restore(self) -> None:
         """In a native thread: topics for every host and collector the file describes."""

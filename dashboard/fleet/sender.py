@@ -22,7 +22,7 @@ from typing import Any
 
 from collectors.base import Series
 from dashboard.fleet import claim, wire
-from dashboard.fleet.connection import QueueError, connect, explain
+from dashboard.fleet.connection import Link, connect
 from dashboard.history.tiers import EXPORT_MAX_POINTS, History, Query
 from dashboard.pipeline.validate import Reading
 from dashboard.settings import QueueSettings, redacted
@@ -45,7 +45,7 @@ class _Collector:
     rows: tuple[float, list[dict[str, Any]]] | None = None  # the newest table, live only
 
 
-class Sender:
+class Sender(Link):
     """Appends the agent's samples to ``dashboard:<host>:samples`` (see the module docstring)."""
 
     def __init__(
@@ -56,15 +56,13 @@ class Sender:
         describe: Describe,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__()  # state: also "claimed", a refused claim
         self.host, self.settings, self.history = host, settings, history
         self.describe, self.clock = describe, clock
         self.me = claim.Identity.here()
-        self.state = "starting"  # ok | down | auth | refused | claimed
-        self.error: str | None = None
         self.fatal: str | None = None  # a claim refused: the agent stops (exit 78)
         self.sent = 0
         self._collectors: dict[str, _Collector] = {}
-        self._redis: Any = None
         self._pending_series: dict[str, list[Series]] = {}  # announced in the open batch
         self._fresh: set[str] = set()  # collectors with samples newer than their cursor
         self._renewed = 0.0
@@ -141,7 +139,7 @@ class Sender:
             self._fresh.update(self._collectors)  # what Redis lacks goes out first
         self._redis = redis
         self._renewed = time.monotonic()
-        self._up()
+        self._up(f"sending to {self._where()} as host {self.host!r}")
 
     def _renew(self) -> None:
         if time.monotonic() - self._renewed >= claim.RENEW_EVERY:
@@ -205,17 +203,6 @@ class Sender:
                       approximate=True)  # fmt: skip
         pipe.hset(wire.key(self.host, "sent"), name, repr(ts[-1]))
         return name, len(ts), ts[-1], len(answer.ts) > BATCH or ts[-1] + REPLAY_SPAN < now
-
-    def _up(self) -> None:
-        if self.state != "ok":
-            log.info("queue: sending to %s as host %r", self._where(), self.host)
-        self.state, self.error = "ok", None
-
-    def _down(self, exc: BaseException) -> None:
-        problem = exc if isinstance(exc, QueueError) else explain(exc, self.settings)
-        if str(problem) != self.error:
-            log.warning("queue: %s", problem)
-        self.state, self.error, self._redis = problem.kind, str(problem), None
 
     def _where(self) -> str:
         return redacted(self.settings.url)

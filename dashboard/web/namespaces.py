@@ -48,6 +48,9 @@ class GuardedNamespace(Namespace):
 
     events: frozenset[str] = frozenset()
     namespace: str  # set by Namespace (its type stubs do not declare it)
+    # Each namespace's own handlers, behind the shared on_subscribe / on_unsubscribe.
+    _subscribe: Callable[[Any], dict[str, Any]]
+    _unsubscribe: Callable[[Any], dict[str, Any]]
 
     def __init__(self, namespace: str, runtime: Runtime, auth: Auth, limits: Limits) -> None:
         super().__init__(namespace)
@@ -77,12 +80,6 @@ class GuardedNamespace(Namespace):
 
     def on_unsubscribe(self, *args: Any) -> dict[str, Any]:
         return self._answer("unsubscribe", self._unsubscribe, args)
-
-    def _subscribe(self, data: Any) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _unsubscribe(self, data: Any) -> dict[str, Any]:
-        raise NotImplementedError
 
     def _subscribed(self, on: bool) -> None:
         """Count this namespace against the client's subscriptions (refused over the cap)."""
