@@ -155,6 +155,15 @@ def figures(attack: str, canary: Canary, growth: float) -> None:
     print(f"\n{attack}: canary's largest gap {canary.max_gap():.2f} s, RSS {growth:+.1f} MB")
 
 
+def metric(server: ServerProcess, name: str) -> float:
+    """One sample of ``/metrics`` (the full line's name with its labels, if any)."""
+    with urllib.request.urlopen(server.url + "/metrics", timeout=5) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+    raise AssertionError(f"{name} is not in /metrics")
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         line = next(x for x in status if x.startswith("VmRSS"))
@@ -230,6 +239,8 @@ def test_a_request_flood_is_rate_limited_then_disconnected(
     wait_until(lambda: client.closed, "the flooding client to be disconnected", timeout=15)
     assert len(client.acks) < sent  # dropped long before it was all answered
     assert "disconnected: kept sending" in server.output()
+    assert metric(server, "dashboard_requests_rate_limited_total") > 50
+    assert metric(server, 'dashboard_clients_dropped_total{reason="flood"}') >= 2
     assert canary.max_gap() < 1.5
     growth = rss_mb(server.pid) - before
     figures("request flood", canary, growth)
@@ -284,6 +295,7 @@ def test_two_thousand_connects_from_one_address_are_refused_cleanly_at_the_hands
     figures("2,000 connects", canary, rss_mb(server.pid) - before)
     assert rss_mb(server.pid) - before < 20
     assert "connection refused (1 so far): too many connections" in server.output()
+    assert metric(server, "dashboard_connections_refused_total") == 1901
 
 
 @pytest.mark.server
@@ -369,6 +381,8 @@ def test_slow_links_get_the_newest_samples_and_hopeless_ones_are_dropped(
         growth,
     )
     assert server.output().count("slow consumer") >= 6
+    assert metric(server, 'dashboard_clients_dropped_total{reason="slow_consumer"}') >= 6
+    assert metric(server, "dashboard_samples_coalesced_total") > 0
     assert not half.closed, "the half-rate reader was dropped"
     assert max(delays) < 6.0, f"the half-rate reader read a sample {max(delays):.1f} s old"
     assert max(waits) < 10.0, f"the half-rate reader waited {max(waits):.1f} s for a sample"

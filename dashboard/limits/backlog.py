@@ -2,7 +2,8 @@
 
 python-socketio queues every packet for every client, unbounded: a client that stops reading
 but answers pings grows the server by ~1 MB/s (RELIABILITY.md, weakness 1), and what it
-finally reads is minutes old. Here each client has at most one sample per namespace waiting:
+finally reads is minutes old. Here a client that is behind has at most one sample per
+namespace waiting:
 
 - *queued*: in engine.io's queue, not yet written. Once the client is behind, a newer sample
   replaces the newest queued one's text in place (the transport encodes a packet only when
@@ -71,7 +72,6 @@ class _Client:
     lock: threading.Lock
     queued: dict[str, _Slot] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)
-    queued_bytes: int = 0
     written: int = 0  # bytes handed to the transport
     offered: int = 0  # sample bytes offered, before coalescing
     measured: tuple[int, int] = (0, 0)  # (written, unsent) at the last TIOCOUTQ
@@ -83,7 +83,6 @@ class _Client:
             size = len(slot.data)
             if self.queued.get(slot.namespace) is slot:
                 del self.queued[slot.namespace]
-            self.queued_bytes -= size
             self.written += size
 
     def unsent(self) -> int:
@@ -94,8 +93,9 @@ class _Client:
     def backlog(self, limit: int) -> int:
         """Bytes the kernel still holds for the client — read (an ioctl) only when what
         was written since the last reading might have taken it over ``limit``. engine.io's
-        own queue is not counted: it holds at most one sample per namespace, and packets
-        queued in this very loop turn have simply not been written yet."""
+        own queue is not counted: a client that is not behind drains it as soon as its
+        writer has a turn, and one that is behind gets no more than one newer sample per
+        namespace put there."""
         written, unsent = self.measured
         bound = unsent + (self.written - written)
         return bound if bound <= limit else self.unsent()
@@ -105,7 +105,8 @@ class _Client:
 
 
 class Backlog:
-    """Every client's backlog; ``offer`` on emit, ``sweep`` a few times a second."""
+    """Every client's backlog: ``offer`` on emit; ``release`` four times a second and
+    ``slow`` once a second, from the sweeper on the loop (no I/O but an ioctl)."""
 
     def __init__(
         self,
@@ -129,7 +130,6 @@ class Backlog:
             behind = client.backlog(self.max_bytes) > self.max_bytes
             slot = client.queued.get(ns)
             if slot is not None and behind:
-                client.queued_bytes += len(text) - len(slot.data)
                 slot.data = text
                 self.coalesced += 1
                 return
@@ -144,7 +144,6 @@ class Backlog:
                 return
             slot = _Slot(client, ns, text)
             client.queued[ns] = slot
-            client.queued_bytes += len(text)
         send(eio_sid, slot)
 
     def sent(self, eio_sid: str, pkt: Any) -> None:
@@ -168,7 +167,6 @@ class Backlog:
                 for ns, text in sorted(held.items(), key=lambda item: len(item[1])):
                     slot = _Slot(client, ns, text)
                     client.queued[ns] = slot
-                    client.queued_bytes += len(text)
                     slots.append(slot)
             for slot in slots:
                 send(eio_sid, slot)

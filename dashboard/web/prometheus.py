@@ -22,6 +22,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
+    from dashboard.limits.guard import Limits
     from dashboard.runtime import Runtime
 
 PREFIX = "dashboard_"
@@ -125,10 +126,52 @@ class RuntimeCollector(Collector):
         yield from (recent, worst)
 
 
-def exposition(runtime: Runtime, accept: str | None) -> tuple[bytes, str]:
+class LimitsCollector(Collector):
+    """What the per-client limits did (``dashboard/limits``): an operator sees a flood, a
+    crowd of slow links or a cap that is too tight here before anyone complains."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def collect(self) -> Iterator[Metric]:
+        budgets, backlog = self.limits.budgets, self.limits.backlog
+        limited = CounterMetricFamily(
+            PREFIX + "requests_rate_limited",
+            "Client requests answered rate_limited (or dropped, far past the budget).",
+        )
+        limited.add_metric([], budgets.refused)
+        dropped = CounterMetricFamily(
+            PREFIX + "clients_dropped",
+            "Clients disconnected by the limits, by why.",
+            labels=["reason"],
+        )
+        dropped.add_metric(["flood"], budgets.disconnected)
+        dropped.add_metric(["slow_consumer"], backlog.slow_consumers)
+        refused = CounterMetricFamily(
+            PREFIX + "connections_refused",
+            "Handshakes refused by max_connections or max_connections_per_address.",
+        )
+        refused.add_metric([], self.limits.connections.refused)
+        coalesced = CounterMetricFamily(
+            PREFIX + "samples_coalesced",
+            "Samples replaced by a newer one before a client that was behind took them.",
+        )
+        coalesced.add_metric([], backlog.coalesced)
+        behind = GaugeMetricFamily(
+            PREFIX + "clients_behind", "Clients whose link is full now (samples held)."
+        )
+        behind.add_metric([], backlog.clients_behind())
+        yield from (limited, dropped, refused, coalesced, behind)
+
+
+def exposition(
+    runtime: Runtime, accept: str | None, limits: Limits | None = None
+) -> tuple[bytes, str]:
     """The body and its content type, negotiated from ``Accept`` as prometheus_client does
     (plain text 0.0.4 by default, OpenMetrics when the scraper asks for it)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RuntimeCollector(runtime))
+    if limits is not None:
+        registry.register(LimitsCollector(limits))
     encoder, content_type = choose_encoder(accept or "")
     return encoder(registry), content_type

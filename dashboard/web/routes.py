@@ -187,7 +187,8 @@ def api_history(name: str) -> Any:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    body, content_type = exposition(runtime(), request.headers.get("Accept"))
+    limits = current_app.extensions["dashboard.limits"]
+    body, content_type = exposition(runtime(), request.headers.get("Accept"), limits)
     return Response(body, content_type=content_type)
 
 
