@@ -125,6 +125,35 @@ class AgentSettings:
 
 
 @dataclass(frozen=True)
+class RawRule:
+    """One ``[[alerts.rule]]`` table as written; ``dashboard.alerts.rules`` validates it."""
+
+    source: str  # the file it came from
+    index: int  # its position among that file's rules, from 1
+    table: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """``[alerts]``: delivery and its limits. The rules themselves are checked by
+    ``dashboard.alerts.rules`` (with the shipped defaults and ``rules_path``'s files)."""
+
+    enabled: bool = True
+    rules_path: Path | None = None  # a folder of *.toml rule files; None: "alerts.d" is absent
+    webhook: str = field(default="", repr=False)  # a URL may carry a secret
+    webhook_secret: bytes = field(default=b"", repr=False)  # HMAC-SHA256 key
+    webhook_secret_file: Path | None = None
+    notify: tuple[str, ...] = field(default=(), repr=False)  # Apprise URLs carry secrets
+    group_wait: float = 30.0
+    repeat: float = 4 * 3600.0
+    max_per_hour: int = 20  # per target
+    quiet_hours: tuple[int, int] | None = None  # (start, end) minutes after local midnight
+    heartbeat_url: str = field(default="", repr=False)
+    heartbeat_interval: float = 60.0
+    rules: tuple[RawRule, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     source: str = "<defaults>"
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -134,6 +163,7 @@ class Settings:
     plugins: PluginSettings = field(default_factory=PluginSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     agent: AgentSettings = field(default_factory=AgentSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def collector(self, name: str) -> CollectorSettings:
         return self.collectors.get(name, CollectorSettings())
@@ -171,7 +201,9 @@ def parse_settings(
     """Validate a settings mapping (as tomllib returns it) into a ``Settings``."""
     base_dir = base_dir or Path.cwd()
     top = _Table(source, "", raw)
-    top.check_keys({"server", "auth", "history", "collectors", "plugins", "queue", "agent"})
+    top.check_keys(
+        {"server", "auth", "history", "collectors", "plugins", "queue", "agent", "alerts"}
+    )
     settings = Settings(
         source=source,
         server=_server(top.table("server"), base_dir),
@@ -181,6 +213,7 @@ def parse_settings(
         plugins=_plugins(top.table("plugins"), base_dir),
         queue=_queue(top.table("queue"), base_dir),
         agent=_agent(top.table("agent")),
+        alerts=_alerts(top.table("alerts"), base_dir),
     )
     check_security(settings)
     return settings
@@ -502,6 +535,92 @@ def _agent(t: _Table) -> AgentSettings:
     if host and not HOST_RE.match(host):
         raise t.error("host", host, "a host name: letters, digits, '.', '_' or '-', at most 63")
     return AgentSettings(host=host)
+
+
+_ALERT_KEYS = {
+    "enabled", "rules_path", "webhook", "webhook_secret_file", "notify", "group_wait",
+    "repeat", "max_per_hour", "quiet_hours", "heartbeat_url", "heartbeat_interval", "rule",
+}  # fmt: skip
+_QUIET_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _alerts(t: _Table, base_dir: Path) -> AlertSettings:
+    t.check_keys(_ALERT_KEYS)
+    d = AlertSettings()
+    folder = t.get("rules_path", str, "alerts.d")
+    rules_path = None
+    if folder:
+        rules_path = Path(folder) if Path(folder).is_absolute() else base_dir / folder
+        if rules_path.exists() and not rules_path.is_dir():
+            raise t.error("rules_path", folder, "a folder of *.toml rule files")
+        if not rules_path.exists():
+            if "rules_path" in t.raw:
+                raise t.error("rules_path", folder, "an existing folder of *.toml rule files")
+            rules_path = None  # the default folder is optional
+    webhook = t.get("webhook", str, "")
+    if webhook and not re.match(r"^https?://[^/?#\s]+", webhook):
+        raise t.error("webhook", _url_shown(webhook), 'an http:// or https:// URL, or "" for none')
+    heartbeat = t.get("heartbeat_url", str, "")
+    if heartbeat and not re.match(r"^https?://[^/?#\s]+", heartbeat):
+        raise t.error(
+            "heartbeat_url", _url_shown(heartbeat), 'an http:// or https:// URL, or "" for none'
+        )
+    secret_name = t.get("webhook_secret_file", str, "")
+    secret_file, secret = None, b""
+    if secret_name:
+        secret_file = credentials.locate(secret_name, base_dir)
+        token = _check_file(
+            t, "webhook_secret_file", secret_name, lambda: credentials.read_token(secret_file)
+        )
+        secret = token.encode()
+    notify = t.get("notify", list, [])
+    for url in notify:
+        if not isinstance(url, str) or not re.match(r"^[a-z][a-z0-9+.-]*://", url):
+            raise t.error("notify", _url_shown(str(url)), 'Apprise URLs such as "ntfy://topic"')
+    max_per_hour = t.get("max_per_hour", int, d.max_per_hour)
+    if not 1 <= max_per_hour <= 10_000:
+        raise t.error("max_per_hour", max_per_hour, "a number from 1 to 10000")
+    rules = t.get("rule", list, [])
+    for index, rule in enumerate(rules, 1):
+        if not isinstance(rule, Mapping):
+            raise SettingsError(
+                f"{t.where('rule')} #{index}: expected a table ([[alerts.rule]]), "
+                f"got {kind(rule, 'toml')}"
+            )
+    return AlertSettings(
+        enabled=t.get("enabled", bool, True),
+        rules_path=rules_path,
+        webhook=webhook,
+        webhook_secret=secret,
+        webhook_secret_file=secret_file,
+        notify=tuple(notify),
+        group_wait=_duration(t, "group_wait", "30s", 0, 3600),
+        repeat=_duration(t, "repeat", "4h", 60, 30 * 86_400),
+        max_per_hour=max_per_hour,
+        quiet_hours=_quiet_hours(t),
+        heartbeat_url=heartbeat,
+        heartbeat_interval=_duration(t, "heartbeat_interval", "60s", 5, 86_400),
+        rules=tuple(RawRule(t.source, i, r) for i, r in enumerate(rules, 1)),
+    )
+
+
+def _quiet_hours(t: _Table) -> tuple[int, int] | None:
+    text = t.get("quiet_hours", str, "")
+    if not text:
+        return None
+    match = _QUIET_RE.match(text.replace(" ", ""))
+    if not match:
+        raise t.error("quiet_hours", text, 'a local time range such as "22:00-07:00", or ""')
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if start == end:
+        raise t.error("quiet_hours", text, "a range whose start and end differ")
+    return start, end
+
+
+def _url_shown(url: str) -> str:
+    """A URL for an error message: its scheme and host only (the rest may hold a secret)."""
+    return re.sub(r"^([a-z][a-z0-9+.-]*://)([^/?#@]*@)?([^/?#]*).*$", r"\1\3/…", url, flags=re.I)
 
 
 HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
