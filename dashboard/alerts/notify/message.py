@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from dashboard import __version__
 from dashboard.alerts.model import Notice
 from dashboard.alerts.notify import text
 
@@ -70,7 +69,7 @@ class Message:
             "text": self.text(),
             "sent": self.created,
             "suppressed": self.suppressed,
-            "source": {"name": "dashboard", "version": __version__, "host": socket.gethostname()},
+            "source": {"name": "dashboard", "host": socket.gethostname()},
             "alerts": [_alert_json(n) for n in self.notices],
         }
 

@@ -19,8 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-from dashboard import __version__
-from dashboard.alerts.notify.message import Message
+from dashboard.alerts.notify.message import WEBHOOK_VERSION, Message
 from dashboard.alerts.notify.target import Answer, Redactor
 
 SIGNATURE = "X-Dashboard-Signature"
@@ -61,7 +60,7 @@ class Webhook:
         body = json.dumps(message.body(), separators=(",", ":"), allow_nan=False).encode()
         headers = {
             "Content-Type": "application/json",
-            "User-Agent": f"dashboard/{__version__}",
+            "User-Agent": f"dashboard-alerts/{WEBHOOK_VERSION}",
             DELIVERY: message.id,
         }
         if self._secret:
