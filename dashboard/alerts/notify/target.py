@@ -35,15 +35,24 @@ class Target(Protocol):
 
 
 class Redactor:
-    """Cuts the secret parts of a URL (userinfo, path segments, query values) out of a
-    text before it is logged or shown: error strings of libraries may quote the URL. ``keep``:
-    the parts the target's name shows anyway (a server's host name)."""
+    """Cuts the secret-looking parts of a URL out of a text before it is logged or shown
+    (error strings of libraries may quote the URL): the whole URL, its userinfo, and every
+    path segment, query value or fragment that could be a token (12 characters or more, or
+    6 with a digit). Plain words such as ``hook`` stay readable. ``keep``: the parts the
+    target's name shows anyway (a server's host name)."""
 
     def __init__(self, url: str, keep: tuple[str, ...] = ()) -> None:
-        pieces = {url, *re.split(r"[/?&=@:#]+", url.split("://", 1)[-1])} - set(keep)
-        self._pieces = sorted((p for p in pieces if len(p) >= 4), key=len, reverse=True)
+        rest = url.split("://", 1)[-1]
+        userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+        pieces = {url, *userinfo.split(":"), *re.split(r"[/?&=@:#]+", rest)} - {"", *keep}
+        secret = [p for p in pieces if p in userinfo.split(":") or _token_like(p)]
+        self._pieces = sorted(secret, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for piece in self._pieces:
             text = text.replace(piece, "***")
         return text
+
+
+def _token_like(piece: str) -> bool:
+    return len(piece) >= 12 or (len(piece) >= 6 and any(c.isdigit() for c in piece))
