@@ -51,7 +51,8 @@ class Message:
         return _group_title(self.notices)
 
     def text(self) -> str:
-        blocks = [_block(n, self.localtime) for n in self.notices]
+        alone = len(self.notices) == 1  # the title says it already: no headline line
+        blocks = [_block(n, self.localtime, headline=not alone) for n in self.notices]
         if self.suppressed:
             blocks.append(
                 f"({self.suppressed} earlier message{'s' if self.suppressed > 1 else ''} to "
@@ -115,14 +116,14 @@ def _group_title(notices: Sequence[Notice]) -> str:
     return f"{critical}{', '.join(parts) or f'{len(notices)} notices'} on {shown}"
 
 
-def _block(notice: Notice, localtime: LocalTime) -> str:
+def _block(notice: Notice, localtime: LocalTime, headline: bool) -> str:
     alert = notice.alert
     if notice.kind == "test":
         return (
             f"A test notification from the dashboard on {alert.key.host}, sent at "
             f"{text.clock_time(notice.ts, localtime)}: this target works."
         )
-    lines = [f"{_label(notice)}: {_headline(notice)}"]
+    lines = [f"{_label(notice)}: {_headline(notice)}"] if headline else []
     lines.append(f"Rule {alert.key.rule} on host {alert.key.host}, series {alert.key.series}")
     value = text.quantity(alert.value, alert.unit)
     threshold = text.quantity(alert.threshold, alert.unit)
