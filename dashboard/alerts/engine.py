@@ -141,6 +141,7 @@ class Engine:
         self.last_duration: float | None = None
         self.last_error: str | None = None
         self._pruned = 0.0
+        self._closed = False
 
     # -- start and stop (native thread) ------------------------------------------------------
 
@@ -159,7 +160,10 @@ class Engine:
             self._silences = {s.id: s for s in restored.silences}
 
     def close(self) -> None:
-        """Save what changed since the last evaluation and close the store."""
+        """Save what changed since the last evaluation and close the store (once)."""
+        if self._closed:
+            return
+        self._closed = True
         with self._lock:
             pending = self._pending_rows(self.clock())
         self.store.write([], pending)

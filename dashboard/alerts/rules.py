@@ -42,7 +42,7 @@ _COMMON = {"name", "kind", "host", "warn", "crit", "clear", "below", "for", "rec
            "summary", "enabled"}  # fmt: skip
 KEYS = {
     "threshold": _COMMON | {"series", "aggregate", "window", "per_core"},
-    "stale": _COMMON | {"collector", "severity"},
+    "stale": _COMMON - {"warn", "crit", "clear", "below"} | {"collector", "severity"},
     "failing": _COMMON | {"collector"},
 }
 ALL_KEYS = set().union(*KEYS.values())
@@ -244,13 +244,12 @@ def check_rule(raw: RawRule) -> Rule:
     for key in table:
         if key not in KEYS[rule_kind]:
             hint = did_you_mean(key, sorted(KEYS[rule_kind]))
-            also = (
-                f" (it belongs to other kinds of rule, not {rule_kind!r})"
-                if key in ALL_KEYS
-                else ""
-            )
+            if key == "series" and rule_kind != "threshold":
+                hint = f'; a {rule_kind} rule takes collector = "<glob>" instead'
+            elif key in ALL_KEYS:
+                hint += f" (it belongs to other kinds of rule, not {rule_kind!r})"
             raise SettingsError(
-                f"{where.place(key)}: unknown key{hint}{also} "
+                f"{where.place(key)}: unknown key{hint} "
                 f"(known: {', '.join(sorted(KEYS[rule_kind]))})"
             )
     if where.get("enabled", bool, True) is False:
@@ -331,12 +330,6 @@ def _threshold_rule(where: _Where, name: str) -> Rule:
 
 def _stale_rule(where: _Where, name: str) -> Rule:
     """Silent for ``for`` (default 1m): the value is the seconds since the last sample."""
-    for key in ("warn", "crit", "clear", "below"):
-        if key in where.raw.table:
-            raise SettingsError(
-                f"{where.place(key)}: not for a stale rule; it fires after `for` without "
-                "samples, at `severity`"
-            )
     silent = where.duration("for", 60.0, 1.0, MAX_FOR)
     severity = where.choice("severity", SEVERITIES, "critical")
     warning = severity == "warning"
