@@ -1,4 +1,4 @@
-"""The command line: ``dashboard run | agent | check | collectors | service``.
+"""The command line: ``dashboard run | agent | check | collectors | service | alerts``.
 
 ``check`` exits non-zero on any problem it finds: 78 for settings or plugins, 1 for a history
 file that cannot be used (``run`` starts anyway in both cases, without what is broken).
@@ -35,6 +35,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return service.main(args)
     try:
         settings = _settings(args)
+        if args.command in ("run", "agent", "check") and settings.alerts.enabled:
+            from dashboard.alerts.rules import load_rules
+
+            load_rules(settings)  # a bad rule stops the start (78), before anything runs
+        if args.command == "alerts":
+            from dashboard.alerts import command as alerts
+
+            return alerts.main(args, settings)
     except SettingsError as exc:
         return exits.report(exc)
     if args.command == "run":
@@ -64,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
         )
     check = commands.add_parser("check", help="validate the configuration and collectors")
     listing = commands.add_parser("collectors", help="list collectors and their series")
-    for sub in (run, agent, check, listing):
+    alert_actions = _alerts_parser(commands)
+    for sub in (run, agent, check, listing, *alert_actions):
         sub.add_argument(
             "--config",
             type=Path,
@@ -73,6 +82,17 @@ def _parser() -> argparse.ArgumentParser:
         )
     _service_parser(commands)
     return parser
+
+
+def _alerts_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> list[argparse.ArgumentParser]:
+    """``dashboard alerts list | test | backtest`` (dashboard/alerts/command.py)."""
+    from dashboard.alerts import command
+
+    alerts = command.add_parser(commands)
+    actions = next(a for a in alerts._actions if isinstance(a, argparse._SubParsersAction))
+    return list(actions.choices.values())
 
 
 def _service_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -128,6 +148,7 @@ def _patch(async_mode: str) -> None:
 
 
 def _offline(command: str, settings: Settings) -> int:
+    from dashboard.alerts.command import check_lines
     from dashboard.history.inspect import inspect_history
     from dashboard.pipeline.registry import load_registry
     from dashboard.web import assets
@@ -153,6 +174,9 @@ def _offline(command: str, settings: Settings) -> int:
             print(line)
         history = inspect_history(settings.history.path)
         print(f"history: {history}")
+        for line in check_lines(settings, {i.collector.name: [s.name for s in i.series]
+                                           for i in loaded}):  # fmt: skip
+            print(line)
         queue_problem = _check_queue(settings)
     else:
         for item in loaded:

@@ -15,6 +15,10 @@ from typing import Any
 
 from collectors.base import Collector, Sample, Series
 from collectors.probe import hostname
+from dashboard.alerts.engine import Engine, Failures, Seen, Sources
+from dashboard.alerts.model import Outbox
+from dashboard.alerts.rules import Rule, load_rules
+from dashboard.alerts.store import AlertStore
 from dashboard.history.tiers import Answer, History, Query
 from dashboard.looplag import LoopLag
 from dashboard.pipeline.filters import FilterCheck, describe_error
@@ -31,6 +35,8 @@ OPEN_TIMEOUT = 60.0  # opening checks the file; a huge or slow one must not hang
 QUERY_TIMEOUT = 15.0
 FLUSH_TIMEOUT = 30.0
 MAINTAIN_EVERY = 60.0
+EVALUATE_EVERY = 1.0
+EVALUATE_TIMEOUT = 10.0
 
 
 class Runtime:
@@ -52,6 +58,11 @@ class Runtime:
         self.history = History(settings.history, clock=clock)
         self.hub = Hub(emitter, self.history, host or hostname())
         self.queue: Any = None  # the fleet's Consumer or Sender, when [queue] url is set
+        # Alerts: the engine evaluates every host's readings the hub publishes (this
+        # machine's and, under scale-out, each agent's); the server sets the outbox.
+        self.alerts: Engine | None = None
+        self.outbox: Outbox | None = None
+        self._alert_error: str | None = None
         self.collects = collect
         self.classes = {item.collector.name: type(item.collector) for item in registry.loaded}
         self.loop_lag = LoopLag()  # measured by the serve loop (dashboard.looplag.watch)
@@ -67,17 +78,62 @@ class Runtime:
         for item in registry.loaded:
             if item.enabled and collect:
                 self.add(item)
-        self.scheduler = Scheduler(
-            self.runners.values(),
-            [
-                Job(
-                    "history-flush",
-                    self._in_worker(self.history.flush),
-                    settings.history.flush_interval,
-                ),
-                Job("history-maintain", self._in_worker(self.history.maintain), MAINTAIN_EVERY),
-            ],
-        )
+        jobs = [
+            Job(
+                "history-flush",
+                self._in_worker(self.history.flush),
+                settings.history.flush_interval,
+            ),
+            Job("history-maintain", self._in_worker(self.history.maintain), MAINTAIN_EVERY),
+        ]
+        if settings.alerts.enabled:
+            self.alerts = self._engine(load_rules(settings))
+            self.hub.watch(self.alerts.observe)
+            jobs.append(Job("alerts-evaluate", self.evaluate_alerts, EVALUATE_EVERY))
+        self.scheduler = Scheduler(self.runners.values(), jobs)
+
+    def _engine(self, rules: list[Rule]) -> Engine:
+        """The alert engine; its tables live in the history file (or in memory)."""
+        settings = self.settings
+        store = AlertStore(settings.history.path, retention=settings.history.rollup_retention)
+        return Engine(rules, store, self.clock, self.alert_sources,
+                      repeat=settings.alerts.repeat, settle=settings.alerts.group_wait)  # fmt: skip
+
+    def alert_sources(self) -> Sources:
+        """What stale and failing rules read: every topic's newest sample, and this
+        machine's runners' failures in a row (another host's are not sent here)."""
+        seen = [
+            Seen(topic.host, topic.collector.name, topic.last_seen)
+            for topic in self.hub.topics()
+            if not (topic.host == self.hub.host and self.collects
+                    and topic.collector.name not in self.runners)  # stopped by a reload
+        ]  # fmt: skip
+        failures = [
+            Failures(self.hub.host, name, runner.health.consecutive_failures)
+            for name, runner in list(self.runners.items())
+        ]
+        return Sources(seen, failures)
+
+    def evaluate_alerts(self) -> None:
+        """The "alerts-evaluate" job: evaluate in a native worker, then (back here, on the
+        loop) push the transitions and offer the notices."""
+        engine = self.alerts
+        if engine is None:
+            return
+        try:
+            transitions, notices = self.workers.call(engine.evaluate, EVALUATE_TIMEOUT)
+            engine.deliver(transitions, notices, self.outbox, self.clock())
+        except Exception as exc:
+            self._alert_failed(engine, exc)
+            return
+        engine.last_error = self._alert_error = None
+
+    def _alert_failed(self, engine: Engine, exc: Exception) -> None:
+        message = describe_error(exc)
+        engine.last_error = message
+        if message != self._alert_error:  # once per distinct problem, not once a second
+            log.error("alerts: evaluation failed: %s", message, exc_info=exc)
+        self._alert_error = message
 
     def note_registry(self, registry: Registry) -> None:
         """Remember what did not start, and why (``why_not_running``, ``/healthz``)."""
@@ -150,6 +206,11 @@ class Runtime:
             log.error(
                 "history: opening %s took over %.0f s", self.settings.history.path, OPEN_TIMEOUT
             )
+        if self.alerts is not None:
+            try:
+                self.workers.call(self.alerts.open, OPEN_TIMEOUT)
+            except TimeoutError:
+                log.error("alerts: reading their state took over %.0f s", OPEN_TIMEOUT)
         self.scheduler.start()
 
     def stop(self) -> None:
@@ -157,6 +218,11 @@ class Runtime:
         self.scheduler.stop()
         if self.queue is not None:
             self.queue.stop()
+        if self.alerts is not None:
+            try:
+                self.workers.call(self.alerts.close, FLUSH_TIMEOUT)
+            except TimeoutError:
+                log.error("alerts: saving their state took over %.0f s", FLUSH_TIMEOUT)
         try:
             self.workers.call(self.history.close, FLUSH_TIMEOUT)
         except TimeoutError:

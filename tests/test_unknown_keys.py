@@ -4,6 +4,7 @@ naming the table and the key, and so is a table for a collector that does not ex
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ def _load(raw: dict[str, Any]) -> None:
 
 
 def test_every_table_of_the_shipped_file_is_walked():
-    assert set(OWN_TABLES) == {"server", "auth", "history", "plugins", "queue", "agent"}
+    assert set(OWN_TABLES) == {"server", "auth", "history", "plugins", "queue", "agent", "alerts"}
     assert set(SHIPPED["collectors"]) == {cls.name for cls in BUILTIN}
 
 
@@ -70,3 +71,24 @@ def test_a_plugin_may_run_the_same_check_itself():
     with pytest.raises(ValueError) as err:
         merge_options(defaults, {"urll": "http://x"})
     assert str(err.value) == "unknown option 'urll'; did you mean 'url'? (known: timeout, url)"
+
+
+def test_a_misspelt_key_in_an_alert_rule_is_refused_naming_the_rule():
+    from dashboard.alerts.rules import load_rules
+
+    rule = {"name": "disk", "series": "filesystem.*.used_percent", "warn": 90, "recovr": "1m"}
+    with pytest.raises(SettingsError) as err:
+        load_rules(parse_settings({"alerts": {"rule": [rule]}}, source="s.toml"))
+    assert "s.toml rule #1 'disk': recovr: unknown key; did you mean 'recover'?" in str(err.value)
+
+
+def test_the_rule_examples_commented_in_the_shipped_file_are_valid():
+    """Uncommented, the [[alerts.rule]] examples in settings.toml load as they stand."""
+    from dashboard.alerts.rules import load_rules
+
+    text = (ROOT / "settings.toml").read_text()
+    example = text[text.index("# [[alerts.rule]]") :].splitlines()
+    lines = [line[2:] for line in itertools.takewhile(lambda x: x.startswith("#"), example)]
+    raw = tomllib.loads("[alerts]\n" + "\n".join(lines))
+    names = [r.name for r in load_rules(parse_settings(raw, source="s.toml"))]
+    assert "swap-used" not in names and "filesystem-full" in names

@@ -1,9 +1,12 @@
 """SIGHUP: read the settings again and apply what can change without a restart.
 
-Applied at once: each collector's interval, which collectors are enabled, and plugins
-(new ones are loaded, failed ones retried, removed ones stopped). Everything else — the
-server's address, auth, history, the queue, a collector's own options, a plugin's changed
-code — is named in the log as needing a restart. Settings that do not validate are refused
+Applied at once: each collector's interval, which collectors are enabled, plugins
+(new ones are loaded, failed ones retried, removed ones stopped), and the alert rules (the
+settings file's and ``[alerts] rules_path``'s; instances of rules that still exist keep
+their state) with ``[alerts] repeat``. Everything else — the server's address, auth,
+history, the queue, a collector's own options, a plugin's changed code, the other
+``[alerts]`` keys (delivery: targets, secrets, grouping, limits, quiet hours, heartbeat) —
+is named in the log as needing a restart. Settings that do not validate are refused
 as a whole: the dashboard keeps running as it was, and says why.
 """
 
@@ -14,6 +17,7 @@ import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from dashboard.alerts.rules import Rule, load_rules
 from dashboard.pipeline.registry import Registry, load_registry
 from dashboard.service.signals import hand_off
 from dashboard.settings import Settings, SettingsError
@@ -56,10 +60,12 @@ class Reloader:
         try:
             new = self.load()
             registry = load_registry(new, self.runtime.workers.call)
+            rules = load_rules(new) if new.alerts.enabled else []
         except SettingsError as exc:
             log.error("SIGHUP: reload refused: %s; still running with the previous settings", exc)
             return
         changes = apply(self.runtime, new, registry, self.on_collector)
+        changes += apply_alerts(self.runtime, new, rules)
         restart = restart_needed(old, new, self.runtime.running_options(), registry)
         log.info(
             "SIGHUP: reloaded %s: %s", new.source, "; ".join(changes) if changes else "no changes"
@@ -108,6 +114,22 @@ def apply(
     return changes
 
 
+def apply_alerts(runtime: Runtime, settings: Settings, rules: list[Rule]) -> list[str]:
+    """New rules for the running engine (their instances keep their state); what changed."""
+    engine = runtime.alerts
+    if engine is None:
+        return []
+    changes = engine.set_rules(rules)
+    if settings.alerts.repeat != engine.repeat:
+        changes.append(f"[alerts] repeat {engine.repeat:g} s -> {settings.alerts.repeat:g} s")
+        engine.repeat = settings.alerts.repeat
+    return changes
+
+
+# What a reload applies of [alerts]; the other keys need a restart.
+ALERTS_RELOADED = ("rules", "rules_path", "repeat")
+
+
 def restart_needed(
     old: Settings, new: Settings, running: dict[str, Any], registry: Registry
 ) -> list[str]:
@@ -117,6 +139,13 @@ def restart_needed(
         for table in ("server", "auth", "history", "queue")
         if getattr(old, table) != getattr(new, table)
     ]
+    old_alerts, new_alerts = vars(old.alerts), vars(new.alerts)
+    changed = [
+        "webhook_secret_file" if key == "webhook_secret" else key  # the secret itself unnamed
+        for key in old_alerts
+        if key not in ALERTS_RELOADED and old_alerts[key] != new_alerts[key]
+    ]
+    needed += [f"[alerts] {key}" for key in dict.fromkeys(changed)]
     for item in registry.loaded:
         name = item.collector.name
         if name in running and running[name] != item.collector.options:

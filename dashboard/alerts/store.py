@@ -1,0 +1,250 @@
+"""Where alerts are remembered: instances' state, transitions, silences. Tables prefixed
+``alert_`` in the history file itself (``[history] path``) through a connection of their own
+(WAL; the history's chunk store ignores other tables); an in-memory database when history
+is kept in memory only.
+
+Blocking: call it in native threads. A file that is corrupt, read-only or gone never stops
+alerting: the problem is logged once, shown in ``status()``, and the store carries on in an
+in-memory database (the engine keeps its state in memory anyway; only a restart forgets).
+Transitions are kept for ``retention`` seconds (the history's rollup retention) and at most
+``MAX_TRANSITIONS`` rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dashboard.alerts.model import Key, Silence, State, Transition
+from dashboard.alerts.state import InstanceState
+from dashboard.workers import native_lock
+
+log = logging.getLogger(__name__)
+SCHEMA_VERSION = "1"
+MAX_TRANSITIONS = 10_000
+RESTORED_TRANSITIONS = 1_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alert_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_instances (
+    rule TEXT NOT NULL, host TEXT NOT NULL, series TEXT NOT NULL,
+    state TEXT NOT NULL, since REAL NOT NULL, value REAL, threshold REAL,
+    active_since REAL, crit_since REAL, clear_since REAL, fired_at REAL,
+    notified_at REAL, notified_state TEXT, resolved_at REAL, acked INTEGER NOT NULL,
+    PRIMARY KEY (rule, host, series)
+);
+CREATE TABLE IF NOT EXISTS alert_transitions (
+    id INTEGER PRIMARY KEY, rule TEXT NOT NULL, host TEXT NOT NULL, series TEXT NOT NULL,
+    previous TEXT NOT NULL, state TEXT NOT NULL, value REAL, threshold REAL, ts REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alert_transitions_ts ON alert_transitions (ts);
+CREATE TABLE IF NOT EXISTS alert_silences (
+    id TEXT PRIMARY KEY, matchers TEXT NOT NULL, ends REAL NOT NULL, comment TEXT NOT NULL,
+    created REAL NOT NULL, by TEXT NOT NULL
+);
+"""
+_FIELDS = ("state", "since", "value", "threshold", "active_since", "crit_since", "clear_since",
+           "fired_at", "notified_at", "notified_state", "resolved_at", "acked")  # fmt: skip
+
+
+@dataclass
+class Restored:
+    """What a previous run left: instances not at rest, recent transitions, silences."""
+
+    instances: dict[Key, InstanceState] = field(default_factory=dict)
+    transitions: list[Transition] = field(default_factory=list)
+    silences: list[Silence] = field(default_factory=list)
+
+
+class AlertStore:
+    """The ``alert_`` tables; one connection used under one lock."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        retention: float = 30 * 86_400.0,
+        connect: Callable[..., sqlite3.Connection] = sqlite3.connect,
+    ) -> None:
+        self.path, self.retention, self._connect = path, retention, connect
+        self.problem: str | None = None
+        self._db: sqlite3.Connection | None = None
+        self._lock = native_lock()
+
+    def open(self) -> Restored:
+        """Open (creating the tables) and read what the last run left."""
+        with self._lock:
+            try:
+                self._db = self._open(self.path)
+                return self._restore()
+            except (sqlite3.Error, OSError, ValueError) as exc:
+                self._fail(exc)
+                return Restored()
+
+    def _open(self, path: Path | None) -> sqlite3.Connection:
+        name = ":memory:" if path is None else str(path)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        db = self._connect(name, timeout=5.0, check_same_thread=False, isolation_level=None)
+        try:
+            if path is not None:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            db.execute("INSERT OR IGNORE INTO alert_meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            (version,) = db.execute("SELECT value FROM alert_meta WHERE key='schema'").fetchone()
+            if version != SCHEMA_VERSION:
+                raise ValueError(f"its alert tables have format {version}, this version reads "
+                                 f"{SCHEMA_VERSION}")  # fmt: skip
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _restore(self) -> Restored:
+        db = self._conn
+        restored = Restored()
+        for row in db.execute(
+            f"SELECT rule, host, series, {', '.join(_FIELDS)} FROM alert_instances"
+        ):
+            restored.instances[Key(*row[:3])] = _state(row[3:])
+        rows = db.execute(
+            "SELECT rule, host, series, previous, state, value, threshold, ts FROM"
+            " alert_transitions ORDER BY id DESC LIMIT ?",
+            (RESTORED_TRANSITIONS,),
+        ).fetchall()
+        restored.transitions = [_transition(row) for row in reversed(rows)]
+        for sid, matchers, ends, comment, created, by in db.execute(
+            "SELECT id, matchers, ends, comment, created, by FROM alert_silences"
+        ):
+            restored.silences.append(Silence(sid, json.loads(matchers), ends, comment, created, by))
+        return restored
+
+    def write(
+        self, transitions: Iterable[Transition], instances: Mapping[Key, InstanceState | None]
+    ) -> None:
+        """Append transitions and save instances (None: at rest again, forget the row)."""
+        rows = [(*t.key.as_dict().values(), t.previous.value, t.state.value, t.value,
+                 t.threshold, t.ts) for t in transitions]  # fmt: skip
+        if not rows and not instances:
+            return
+
+        def work(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "INSERT INTO alert_transitions (rule, host, series, previous, state, value,"
+                " threshold, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            for key, st in instances.items():
+                if st is None:
+                    db.execute("DELETE FROM alert_instances WHERE rule=? AND host=? AND series=?",
+                               (key.rule, key.host, key.series))  # fmt: skip
+                else:
+                    db.execute(
+                        f"INSERT OR REPLACE INTO alert_instances VALUES ({', '.join('?' * 15)})",
+                        (key.rule, key.host, key.series, *_row(st)),
+                    )
+
+        self._run(work)
+
+    def put_silence(self, silence: Silence) -> None:
+        row = (silence.id, json.dumps(dict(silence.matchers)), silence.ends, silence.comment,
+               silence.created, silence.by)  # fmt: skip
+        self._run(lambda db: db.execute("INSERT OR REPLACE INTO alert_silences VALUES"
+                                        " (?, ?, ?, ?, ?, ?)", row))  # fmt: skip
+
+    def delete_silences(self, ids: Iterable[str]) -> None:
+        rows = [(i,) for i in ids]
+        self._run(lambda db: db.executemany("DELETE FROM alert_silences WHERE id=?", rows))
+
+    def prune(self, now: float) -> None:
+        """Drop transitions past retention, and the oldest beyond ``MAX_TRANSITIONS``."""
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM alert_transitions WHERE ts<?", (now - self.retention,))
+            db.execute(
+                "DELETE FROM alert_transitions WHERE id <= (SELECT id FROM alert_transitions"
+                " ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (MAX_TRANSITIONS,),
+            )
+
+        self._run(work)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def status(self) -> dict[str, Any]:
+        state = "memory" if self.path is None else "ok"
+        return {
+            "state": "degraded" if self.problem else state,
+            "path": None if self.path is None else str(self.path),
+            "error": self.problem,
+        }
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise sqlite3.OperationalError("the alert store is not open")
+        return self._db
+
+    def _run(self, work: Callable[[sqlite3.Connection], object]) -> None:
+        """``work`` in one transaction. On a failure the problem is noted once and ``work``
+        runs again in the in-memory database the store goes on with."""
+        with self._lock:
+            try:
+                self._transaction(work)
+            except (sqlite3.Error, OSError) as exc:
+                self._fail(exc)
+                self._transaction(work)
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], object]) -> None:
+        db = self._conn
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            work(db)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _fail(self, exc: BaseException) -> None:
+        where = "memory" if self.path is None else f"history file {self.path}"
+        message = (
+            f"alerts: {where} cannot keep alert state ({exc}); alerting goes on, "
+            "but a restart forgets firing alerts and silences until the file is fixed"
+        )
+        if message != self.problem:
+            log.error("%s", message)
+        self.problem = message
+        if self._db is not None:
+            self._db.close()
+        self._db = self._open(None)  # carry on in memory
+
+
+def _row(st: InstanceState) -> tuple[Any, ...]:
+    return (st.state.value, st.since, st.value, st.threshold, st.active_since, st.crit_since,
+            st.clear_since, st.fired_at, st.notified_at,
+            None if st.notified_state is None else st.notified_state.value, st.resolved_at,
+            int(st.acked))  # fmt: skip
+
+
+def _state(row: tuple[Any, ...]) -> InstanceState:
+    values = dict(zip(_FIELDS, row, strict=True))
+    values["state"] = State(values["state"])
+    told = values["notified_state"]
+    values["notified_state"] = None if told is None else State(told)
+    values["acked"] = bool(values["acked"])
+    return InstanceState(**values)
+
+
+def _transition(row: tuple[Any, ...]) -> Transition:
+    rule, host, series, previous, state, value, threshold, ts = row
+    return Transition(Key(rule, host, series), State(previous), State(state), value, threshold, ts)
