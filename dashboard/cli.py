@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return service.main(args)
     try:
         settings = _settings(args)
-        if args.command in ("run", "agent", "check") and settings.alerts.enabled:
+        if args.command in ("run", "check") and settings.alerts.enabled:
             from dashboard.alerts.rules import load_rules
 
             load_rules(settings)  # a bad rule stops the start (78), before anything runs
@@ -174,9 +174,12 @@ def _offline(command: str, settings: Settings) -> int:
             print(line)
         history = inspect_history(settings.history.path)
         print(f"history: {history}")
-        for line in check_lines(settings, {i.collector.name: [s.name for s in i.series]
-                                           for i in loaded}):  # fmt: skip
-            print(line)
+        try:
+            lines = check_lines(settings, {i.collector.name: [s.name for s in i.series]
+                                           for i in loaded})  # fmt: skip
+        except SettingsError as exc:
+            return exits.report(exc)
+        print("\n".join(lines))
         queue_problem = _check_queue(settings)
     else:
         for item in loaded:

@@ -50,9 +50,11 @@ class Runtime:
         clock: Callable[[], float] = time.time,
         host: str | None = None,
         collect: bool = True,
+        evaluate: bool = True,
     ) -> None:
         """``host``: the name this machine's samples carry; ``collect`` False: run none of
-        the collectors (a web process under scale-out, which serves other hosts')."""
+        the collectors (a web process under scale-out, which serves other hosts');
+        ``evaluate`` False: no alert rules (an agent: the web processes evaluate its data)."""
         self.settings, self.clock = settings, clock
         self.workers = NativeWorkers(settings.server.async_mode)
         self.history = History(settings.history, clock=clock)
@@ -62,6 +64,7 @@ class Runtime:
         # machine's and, under scale-out, each agent's); the server sets the outbox.
         self.alerts: Engine | None = None
         self.outbox: Outbox | None = None
+        self.heartbeat: Any = None  # notify.heartbeat.Heartbeat, when [alerts] heartbeat_url
         self._alert_error: str | None = None
         self.collects = collect
         self.classes = {item.collector.name: type(item.collector) for item in registry.loaded}
@@ -86,7 +89,7 @@ class Runtime:
             ),
             Job("history-maintain", self._in_worker(self.history.maintain), MAINTAIN_EVERY),
         ]
-        if settings.alerts.enabled:
+        if settings.alerts.enabled and evaluate:
             self.alerts = self._engine(load_rules(settings))
             self.hub.watch(self.alerts.observe)
             jobs.append(Job("alerts-evaluate", self.evaluate_alerts, EVALUATE_EVERY))

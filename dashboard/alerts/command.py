@@ -76,7 +76,20 @@ def check_lines(settings: Settings, series: Mapping[str, Iterable[str]]) -> list
         f", and rule files in {settings.alerts.rules_path}" if settings.alerts.rules_path else ""
     )
     lines = [f"alerts: {len(rules)} rules in force (shipped defaults, {settings.source}{where})"]
-    return lines + unmatched(rules, series)
+    return [*lines, _targets_line(settings), *unmatched(rules, series)]
+
+
+def _targets_line(settings: Settings) -> str:
+    """Where notifications go; an Apprise URL that Apprise refuses is a settings error."""
+    from dashboard.alerts.notify.targets import from_settings
+
+    try:
+        targets = from_settings(settings.alerts)
+    except ValueError as exc:
+        raise SettingsError(f"{settings.source} {exc}") from None
+    if not targets:
+        return "alerts: no notification target (set [alerts] webhook or notify)"
+    return "alerts: notifications to " + ", ".join(t.name for t in targets)
 
 
 # -- list ---------------------------------------------------------------------------------

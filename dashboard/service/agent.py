@@ -65,7 +65,7 @@ class Agent:
             )
         self.host = settings.agent.host or hostname()
         registry = load_registry(settings, NativeWorkers("threading").call)
-        self.runtime = Runtime(settings, _Silent(), registry, host=self.host)
+        self.runtime = Runtime(settings, _Silent(), registry, host=self.host, evaluate=False)
         self.sender = Sender(self.host, settings.queue, self.runtime.history, self._describe)
         self.runtime.queue = self.sender
         self.runtime.hub.watch(lambda topic, reading: self.sender.note(topic.key, reading))

@@ -9,6 +9,7 @@ import os
 import resource
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ def serve(settings: Settings, load: Callable[[], Settings] | None = None) -> int
         from dashboard.web.app import create_app
 
         app = create_app(settings)
+        _outbox(app.extensions["dashboard"], app.extensions["socketio"], settings)
         _check_port(settings)
     except exits.KNOWN as exc:
         return exits.report(exc)
@@ -59,6 +61,7 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
             reload.Reloader(runtime, load, lambda name: add_namespace(app, name)),
         )
     runtime.start()
+    _heartbeat(runtime, socketio, settings)
     app.extensions["dashboard.limits"].start(socketio.sleep, lambda: not shutdown.requested)
     socketio.start_background_task(
         looplag.watch, runtime.loop_lag, socketio.sleep, lambda: not shutdown.requested
@@ -100,6 +103,38 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
         shutdown.finish()
         log.info("stopped")
     return 0
+
+
+def _outbox(runtime: Any, socketio: Any, settings: Settings) -> None:
+    """The notifier the alert engine hands its notices to: every delivery a background task
+    of the loop (network I/O only, each with its own timeout)."""
+    if runtime.alerts is None:
+        return
+    from dashboard.alerts import notify
+
+    try:
+        runtime.outbox = notify.build(settings.alerts, socketio.start_background_task, time.time)
+    except ValueError as exc:  # Apprise refused a URL: a configuration problem
+        raise SettingsError(f"{settings.source} {exc}") from None
+
+
+def _heartbeat(runtime: Any, socketio: Any, settings: Settings) -> None:
+    """Fetch ``[alerts] heartbeat_url`` while alert evaluation is healthy, so an outside
+    watcher notices when the dashboard itself stops."""
+    alerts = settings.alerts
+    if runtime.alerts is None or not alerts.heartbeat_url:
+        return
+    from dashboard.alerts.notify.heartbeat import Heartbeat
+
+    engine = runtime.alerts
+    runtime.heartbeat = Heartbeat(
+        alerts.heartbeat_url,
+        alerts.heartbeat_interval,
+        engine.healthy,
+        socketio.start_background_task,
+        socketio.sleep,
+    )
+    runtime.heartbeat.start()
 
 
 def _push_fleet(socketio: Any, runtime: Any, running: Callable[[], bool]) -> None:

@@ -9,11 +9,16 @@ each attempt (``deadline.within``). Apprise's own worker pool is switched off
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from dashboard.alerts.notify import names
 from dashboard.alerts.notify.message import Message
 from dashboard.alerts.notify.target import Answer, Redactor
+
+# Apprise logs URLs whole, tokens and passwords in them; its failures reach the log through
+# our own lines instead (the target's name, the answer redacted).
+logging.getLogger("apprise").setLevel(logging.CRITICAL)
 
 
 class AppriseTarget:
