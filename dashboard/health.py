@@ -28,7 +28,23 @@ def healthz(runtime: Runtime) -> dict[str, Any]:
         body["queue"] = queue = runtime.queue.status()
         if queue["state"] != "ok":
             body["status"] = "degraded"
+    body["alerts"], alerts_ok = alerts(runtime)
+    if not alerts_ok:
+        body["status"] = "degraded"
     return body
+
+
+def alerts(runtime: Runtime) -> tuple[dict[str, Any], bool]:
+    """The engine's status (rules, instances, firing, last evaluation, last error) and the
+    notifier's per target; False when the last evaluation failed."""
+    engine = getattr(runtime, "alerts", None)
+    if engine is None:
+        return {"enabled": False}, True
+    part: dict[str, Any] = {"enabled": True, **engine.status()}
+    outbox = getattr(runtime, "outbox", None)
+    if outbox is not None and hasattr(outbox, "status"):
+        part["notify"] = outbox.status()
+    return part, not part.get("last_error")
 
 
 def collectors(runtime: Runtime) -> list[dict[str, Any]]:

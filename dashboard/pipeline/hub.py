@@ -70,21 +70,38 @@ class Hub:
         self._clients: dict[str, dict[str, _Client]] = {}  # namespace name -> sid -> client
         self._watchers: list[Callable[[Topic, Reading], None]] = []
         self._fleet: set[str] = set()  # sids following /fleet
+        self._alerts: set[str] = set()  # sids following /alerts
         # Taken from the event loop and from collectors' native threads (``prepare``): a
         # real lock, held only for dictionary work, never across I/O.
         self._lock = native_lock()
 
     FLEET_ROOM = "fleet"
+    ALERTS_ROOM = "alerts"
 
     def follow_fleet(self, sid: str, following: bool) -> None:
         """A ``/fleet`` client starts (or stops) getting the per-host summaries."""
+        self._follow(self._fleet, sid, following, self.FLEET_ROOM, "/fleet")
+
+    def follow_alerts(self, sid: str, following: bool) -> None:
+        """An ``/alerts`` client starts (or stops) getting the ``alert`` pushes."""
+        self._follow(self._alerts, sid, following, self.ALERTS_ROOM, "/alerts")
+
+    def alert_followers(self) -> int:
+        return len(self._alerts)
+
+    def publish_alert(self, body: dict[str, Any]) -> None:
+        """One alert transition (``Transition.as_dict()``), one emit for every ``/alerts``
+        client."""
+        self.emitter.emit("alert", body, namespace="/alerts", to=self.ALERTS_ROOM)
+
+    def _follow(self, sids: set[str], sid: str, following: bool, room: str, namespace: str) -> None:
         with self._lock:
             if following:
-                self._fleet.add(sid)
-                self.emitter.enter_room(sid, self.FLEET_ROOM, namespace="/fleet")
-            elif sid in self._fleet:
-                self._fleet.discard(sid)
-                self.emitter.leave_room(sid, self.FLEET_ROOM, namespace="/fleet")
+                sids.add(sid)
+                self.emitter.enter_room(sid, room, namespace=namespace)
+            elif sid in sids:
+                sids.discard(sid)
+                self.emitter.leave_room(sid, room, namespace=namespace)
 
     def fleet_followers(self) -> int:
         return len(self._fleet)

@@ -17,7 +17,7 @@ from dashboard.limits.guard import Limits
 from dashboard.pipeline.registry import load_registry
 from dashboard.runtime import Runtime
 from dashboard.settings import Settings, parse_settings
-from dashboard.web import assets, routes, wirejson
+from dashboard.web import alerts, assets, routes, wirejson
 from dashboard.web.auth import Auth
 from dashboard.web.namespaces import CollectorNamespace, FleetNamespace
 from dashboard.web.origins import HostGuard, allowed_hosts, allowed_origins
@@ -81,11 +81,13 @@ def create_app(
         collect=not settings.queue.enabled,
     )
     app.register_blueprint(routes.bp)
+    app.register_blueprint(alerts.bp)
     for name in app.extensions["dashboard"].runners:
         add_namespace(app, name)
-    socketio.on_namespace(
-        FleetNamespace(app.extensions["dashboard"], app.extensions["dashboard.auth"], limits)
-    )
+    runtime, guard = app.extensions["dashboard"], app.extensions["dashboard.auth"]
+    socketio.on_namespace(FleetNamespace(runtime, guard, limits))
+    socketio.on_namespace(alerts.AlertsNamespace(runtime, guard, limits))
+    alerts.wire(runtime)
     # WSGI middleware the way Flask documents it; mypy reads wsgi_app as a method.
     gate = limits.gate(app.wsgi_app, "socket.io")
     guarded = HostGuard(gate, allowed_hosts(server))

@@ -6,26 +6,35 @@ at scrape time (nothing is kept twice). Names follow the series: ``cpu.total`` b
 scale-out). Beside them, node_exporter-style self-metrics per collector:
 ``dashboard_collector_duration_seconds``, ``dashboard_collector_success``, and the counters
 ``dashboard_collector_failures_total`` and ``dashboard_collector_non_finite_total`` (values
-published as no value because they were NaN or infinite).
+published as no value because they were NaN or infinite). With alerts on, every alert
+instance's state (``dashboard_alert_state``) and what the notifier did per target.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from dashboard.alerts.model import State
+
 if TYPE_CHECKING:
     from dashboard.limits.guard import Limits
     from dashboard.runtime import Runtime
 
+log = logging.getLogger(__name__)
 PREFIX = "dashboard_"
+STATE_VALUES = {State.OK: 0.0, State.PENDING: 1.0, State.WARNING: 2.0, State.CRITICAL: 3.0}
+ALERTS_TIMEOUT = 5.0
+# Notifier.status() counters per target, as dashboard_notifications_total{target,result}.
+NOTIFY_RESULTS = ("delivered", "failed", "suppressed")
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
 
 
@@ -164,6 +173,61 @@ class LimitsCollector(Collector):
         yield from (limited, dropped, refused, coalesced, behind)
 
 
+class AlertsCollector(Collector):
+    """Each alert instance's state, and the notifier's counters per target."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[Metric]:
+        engine = getattr(self.runtime, "alerts", None)
+        if engine is None:
+            return
+        state = GaugeMetricFamily(
+            PREFIX + "alert_state",
+            "Each alert instance: 0 ok, 1 pending, 2 warning, 3 critical.",
+            labels=["rule", "host", "series"],
+        )
+        try:
+            alerts = self.runtime.workers.call(engine.alerts, ALERTS_TIMEOUT)
+        except TimeoutError:
+            log.warning("/metrics: the alerts engine did not answer within %g s", ALERTS_TIMEOUT)
+            alerts = []
+        for alert in alerts:
+            state.add_metric([alert.key.rule, alert.key.host, alert.key.series],
+                             STATE_VALUES[alert.state])  # fmt: skip
+        yield state
+        yield from self._notifications()
+
+    def _notifications(self) -> Iterator[Metric]:
+        outbox = getattr(self.runtime, "outbox", None)
+        status = getattr(outbox, "status", None)
+        if status is None:
+            return
+        targets = notify_targets(status())
+        sent = CounterMetricFamily(
+            PREFIX + "notifications",
+            "Notifications per target since start: delivered, failed (after every retry) "
+            "and suppressed (max_per_hour, quiet hours).",
+            labels=["target", "result"],
+        )
+        for target, counts in sorted(targets.items()):
+            for result in NOTIFY_RESULTS:
+                value = counts.get(result)
+                if isinstance(value, (int, float)):
+                    sent.add_metric([target, result], value)
+        yield sent
+
+
+def notify_targets(status: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The per-target part of ``Notifier.status()`` (``{"targets": {name: counts}}``, or
+    the targets at its top level)."""
+    targets = status.get("targets", status)
+    if not isinstance(targets, Mapping):
+        return {}
+    return {str(name): counts for name, counts in targets.items() if isinstance(counts, Mapping)}
+
+
 def exposition(
     runtime: Runtime, accept: str | None, limits: Limits | None = None
 ) -> tuple[bytes, str]:
@@ -171,6 +235,7 @@ def exposition(
     (plain text 0.0.4 by default, OpenMetrics when the scraper asks for it)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RuntimeCollector(runtime))
+    registry.register(AlertsCollector(runtime))
     if limits is not None:
         registry.register(LimitsCollector(limits))
     encoder, content_type = choose_encoder(accept or "")
