@@ -3,8 +3,11 @@
 // then Plotly.extendTraces with maxPoints, batched per animation frame. Each chart shows the
 // chosen time window: every sample up to 5 minutes; beyond, live samples are merged into
 // buckets (the window's step, buckets.js) so a 7-day chart holds about as many points as a
-// 5-minute one.
+// 5-minute one. Alerts draw on the charts of their series (alertsdata.js chartOverlay):
+// thresholds as dashed lines, firing periods as bands, transitions as marks on the time
+// axis; a chart takes new shapes only when its own overlay changed, in the next redraw.
 
+import { chartOverlay, collectorOf } from "./alertsdata.js";
 import { Bucket, bucketKey, bucketStep, gapBefore, isBucketed } from "./buckets.js";
 import { axisTicks, formatValue, splitValue } from "./format.js";
 
@@ -62,6 +65,8 @@ function theme() {
     hoverBg: cssVar("--surface-raised") || "#1f2633",
     font: cssVar("--font-ui") || "system-ui, sans-serif",
     palette,
+    alerts: { warn: cssVar("--warn") || "#e3b341", crit: cssVar("--bad") || "#f85149",
+      ok: cssVar("--ok") || "#3fb950", pending: cssVar("--text-muted") || "#93a0b4" },
   };
 }
 
@@ -127,6 +132,7 @@ export class ChartBoard {
     this.dirty = new Set();
     this.frame = 0;
     this.latestTs = null;
+    this.alerts = null; // {host, rules, alerts, transitions}: what the charts' overlays show
   }
 
   addCollector(collector, order) {
@@ -199,6 +205,7 @@ export class ChartBoard {
       const first = chart.series.length;
       chart.addSeries(list);
       list.forEach((series, i) => entry.routes.set(series.name, { chart, index: first + i }));
+      if (this.alerts && chart.setAlerts(this.alerts)) this.schedule();
     }
     this.updateNote(entry);
     this.renderAlert(entry);
@@ -317,6 +324,23 @@ export class ChartBoard {
     this.onFlush(this.latestTs);
   }
 
+  /** The alerts' state changed: each chart whose overlay differs is redrawn once. */
+  setAlerts(state) {
+    this.alerts = state;
+    let changed = false;
+    for (const chart of this.charts.values()) changed = chart.setAlerts(state) || changed;
+    if (changed) this.schedule();
+  }
+
+  /** The card showing `series` (or, failing that, its collector's first card), or null. */
+  cardOf(series) {
+    const entry = this.collectors.get(collectorOf(series));
+    if (!entry) return null;
+    const route = entry.routes.get(series);
+    if (route) return route.chart.card;
+    return this.chartsOf(entry.name)[0]?.card || entry.note;
+  }
+
   /** kind: "subscribe" or "health"; message null clears it. */
   setAlert(name, kind, message) {
     const entry = this.collectors.get(name);
@@ -351,6 +375,8 @@ class Chart {
     this.latest = [];
     this.pending = new Map();
     this.peers = key.endsWith("|cores"); // equals: no headline trace, the busiest leads
+    this.overlayKey = JSON.stringify([]);
+    this.overlay = null; // shapes waiting for the next flush
     this.axis = axisTicks(0, 0, unit);
     this.build(title, key);
     board.insert(this.card, order);
@@ -449,6 +475,18 @@ class Chart {
     this.renderLegend();
   }
 
+  /** Take the alerts' overlay for this chart's series; true if it changed (it is drawn at
+   * the next flush, with the points, in one redraw). */
+  setAlerts(state) {
+    const overlay = chartOverlay({ ...state, series: this.series.map((s) => s.name),
+      colors: this.board.theme.alerts });
+    if (overlay.key === this.overlayKey) return false;
+    this.overlayKey = overlay.key;
+    this.overlay = overlay.shapes;
+    this.board.dirty.add(this);
+    return true;
+  }
+
   /** Drop everything drawn and pending; the next flush draws the new window's points. */
   reset(window, maxPoints) {
     this.window = window;
@@ -518,6 +556,10 @@ class Chart {
       update.text.push(points.text);
     }
     this.pending.clear();
+    if (this.overlay) {
+      gd.layout.shapes = this.overlay; // the redraw below draws them
+      this.overlay = null;
+    }
     if (end !== null && end !== undefined) this.showWindow(end);
     for (const [i, index] of indices.entries()) {
       const trace = gd.data[index];

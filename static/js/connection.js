@@ -2,7 +2,8 @@
 // with an ack (and a timeout), resubscribe with `since` on every reconnect and with the whole
 // window when the window changes. A channel follows one host's collector; closing it (the
 // page switches host) unsubscribes and leaves the namespace's socket up for the next one.
-// The /fleet channel takes every host's summary, pushed each second.
+// The /fleet channel takes every host's summary, pushed each second; other modules' channels
+// (alerts.js) build on NamespaceChannel and join through add().
 
 import { freshSamples, historySamples } from "./samples.js";
 
@@ -64,6 +65,13 @@ export class Connection {
     return channel;
   }
 
+  /** A channel made elsewhere (alerts.js): its socket counts in the connection's state. */
+  add(channel) {
+    this.channels.push(channel);
+    this.update();
+    return channel;
+  }
+
   remove(channel) {
     this.channels = this.channels.filter((c) => c !== channel);
     this.update();
@@ -97,7 +105,7 @@ export class Connection {
  * socket is shared with the channels closed before on the namespace: if it is up already, no
  * "connect" comes, so the first subscribe is sent at once.
  */
-class NamespaceChannel {
+export class NamespaceChannel {
   constructor(connection, namespace, handlers) {
     this.connection = connection;
     this.namespace = namespace;

@@ -77,6 +77,16 @@ export class HostDashboard {
     }
   }
 
+  /** The alerts ({rules, alerts, transitions}) drawn on this host's charts. */
+  setAlerts(state) {
+    this.board.setAlerts({ ...state, host: this.host });
+  }
+
+  /** The card of a series (an alert's chart), or null while it is not on the page. */
+  cardOf(series) {
+    return this.board.cardOf(series);
+  }
+
   close() {
     for (const channel of this.channels.values()) channel.close();
     this.channels.clear();

@@ -3,8 +3,9 @@
 // windows, bucket widths, the span kept in memory, the process sort keys), then shows the
 // view the URL asks for — one host's dashboard (?host=db-1) or, with several hosts, the fleet
 // overview — and wires the connection, the host picker, the time-window picker, the health
-// strip and the banners together.
+// strip, the banners and the alerts (badge, panel, chart overlays) together.
 
+import { Alerts } from "./alerts.js";
 import { Connection } from "./connection.js";
 import { FleetView } from "./fleet.js";
 import { sortHosts, staleText } from "./fleetdata.js";
@@ -29,6 +30,7 @@ function showState(badge, state) {
 }
 
 const byId = (id) => document.getElementById(id);
+const REVEAL_WAIT_MS = 10000;
 
 /** A host's collectors in card order (built-ins first, then by name). */
 function collectorNames(names) {
@@ -90,6 +92,36 @@ class Page {
     window.addEventListener("popstate", () => this.show(this.choose()));
     this.hosts.start();
     this.startHealth();
+    if (this.config.alerts) this.startAlerts();
+  }
+
+  startAlerts() {
+    this.alerts = new Alerts({
+      connection: this.connection, badge: byId("alerts-badge"), panel: byId("alerts-panel"),
+      onChange: (state) => this.dashboard?.setAlerts(state),
+      onOpen: (alert) => this.openAlert(alert),
+    });
+  }
+
+  /** An alert clicked in the panel: its host's dashboard, scrolled to its chart. */
+  openAlert(alert) {
+    this.alerts.panel.close();
+    this.navigate({ kind: "host", host: alert.host });
+    this.reveal(alert.series, Date.now() + REVEAL_WAIT_MS);
+  }
+
+  /** Scroll to and flash the card of `series` once it is on the page (another host's cards
+   * come with their subscribe acks). */
+  reveal(series, deadline) {
+    const card = this.dashboard?.cardOf(series);
+    if (!card) {
+      if (Date.now() < deadline) setTimeout(() => this.reveal(series, deadline), 150);
+      return;
+    }
+    card.scrollIntoView({ block: "center", behavior: "smooth" });
+    card.classList.remove("is-highlighted");
+    void card.offsetWidth; // restart the animation
+    card.classList.add("is-highlighted");
   }
 
   startHealth() {
@@ -174,6 +206,7 @@ class Page {
     });
     for (const collector of known) dashboard.add(collector);
     this.addListedCollectors(dashboard);
+    if (this.alerts) dashboard.setAlerts(this.alerts.state);
     this.connection.update();
     return dashboard;
   }
