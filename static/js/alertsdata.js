@@ -63,22 +63,30 @@ export function silenceMatches(silence, alert) {
     globMatch(glob, String(alert[label] ?? "")));
 }
 
-/** Rules with thresholds whose series and host globs match this series on this host. */
+/** Threshold rules (not stale or failing ones) whose series and host globs match. */
 export function matchingRules(rules, host, series) {
-  return (rules || []).filter((rule) => (isNumber(rule.warn) || isNumber(rule.crit))
+  return (rules || []).filter((rule) => (rule.kind ?? "threshold") === "threshold"
+    && (isNumber(rule.warn) || isNumber(rule.crit))
     && globMatch(rule.series || "*", series) && globMatch(rule.host || "*", host));
 }
 
-/** The dashed lines for one chart's series: one per rule and level, crit before warn. */
-export function thresholdLines(rules, host, seriesNames) {
+/**
+ * The dashed lines for one chart's series: one per rule and level, crit before warn. A
+ * `per_core` rule's thresholds are per CPU core: drawn times `cores` (the host's cpu.coreN
+ * series), and not at all while the page does not know how many there are.
+ */
+export function thresholdLines(rules, host, seriesNames, cores = 0) {
   const lines = new Map();
   for (const series of seriesNames) {
     for (const rule of matchingRules(rules, host, series)) {
+      if (rule.per_core && !(cores > 0)) continue;
       for (const level of ["crit", "warn"]) {
         const value = rule[level];
         const key = `${rule.name}|${level}`;
         if (isNumber(value) && !lines.has(key)) {
-          lines.set(key, { rule: rule.name, level, value, below: Boolean(rule.below) });
+          const scaled = rule.per_core ? value * cores : value;
+          lines.set(key, { rule: rule.name, level, value: scaled, below: Boolean(rule.below),
+            label: rule.per_core ? `${level} ${value}×${cores}` : `${level} ${value}` });
         }
       }
     }
@@ -184,12 +192,13 @@ export function firingBands(transitions, alerts = []) {
 /**
  * One chart's overlay: `shapes` (threshold lines, firing bands, transition marks) and a
  * `key` that changes only when they do, so the chart is redrawn for alerts only then.
- * host: the chart's host; series: its series names; colors: {warn, crit, ok, pending}.
+ * host: the chart's host; series: its series names; colors: {warn, crit, ok, pending};
+ * cores: the host's CPU cores, for per-core thresholds.
  */
-export function chartOverlay({ host, series, rules, alerts, transitions, colors }) {
+export function chartOverlay({ host, series, rules, alerts, transitions, colors, cores = 0 }) {
   const names = new Set(series);
   const mine = (item) => item.host === host && names.has(item.series);
-  const lines = thresholdLines(rules, host, series);
+  const lines = thresholdLines(rules, host, series, cores);
   const bands = firingBands(transitions.filter(mine), alerts.filter(mine));
   const marks = transitions.filter(mine).slice(-MARKS_PER_CHART);
   const shapes = [
@@ -212,7 +221,7 @@ function lineShape(line, colors) {
   return { type: "line", name: `threshold ${line.rule} ${line.level}`, xref: "paper", x0: 0,
     x1: 1, yref: "y", y0: line.value, y1: line.value, layer: "above",
     line: { color, width: 1.2, dash: "dash" },
-    label: { text: `${line.level} ${line.value}`, textposition: "start", yanchor: "bottom",
+    label: { text: line.label, textposition: "start", yanchor: "bottom",
       font: { size: 10, color } } };
 }
 

@@ -133,6 +133,7 @@ export class ChartBoard {
     this.frame = 0;
     this.latestTs = null;
     this.alerts = null; // {host, rules, alerts, transitions}: what the charts' overlays show
+    this.cores = 0; // this host's CPU cores (its cpu.coreN series), for per-core thresholds
   }
 
   addCollector(collector, order) {
@@ -207,6 +208,8 @@ export class ChartBoard {
       list.forEach((series, i) => entry.routes.set(series.name, { chart, index: first + i }));
       if (this.alerts && chart.setAlerts(this.alerts)) this.schedule();
     }
+    // Per-core thresholds (load) follow the host's core count, known from the cpu cards.
+    if (this.alerts && name === "cpu" && added.size) this.setAlerts(this.alerts);
     this.updateNote(entry);
     this.renderAlert(entry);
   }
@@ -327,6 +330,8 @@ export class ChartBoard {
   /** The alerts' state changed: each chart whose overlay differs is redrawn once. */
   setAlerts(state) {
     this.alerts = state;
+    this.cores = [...this.collectors.get("cpu")?.routes.keys() || []]
+      .filter((name) => /^cpu\.core\d+$/.test(name)).length;
     let changed = false;
     for (const chart of this.charts.values()) changed = chart.setAlerts(state) || changed;
     if (changed) this.schedule();
@@ -479,7 +484,7 @@ class Chart {
    * the next flush, with the points, in one redraw). */
   setAlerts(state) {
     const overlay = chartOverlay({ ...state, series: this.series.map((s) => s.name),
-      colors: this.board.theme.alerts });
+      colors: this.board.theme.alerts, cores: this.board.cores });
     if (overlay.key === this.overlayKey) return false;
     this.overlayKey = overlay.key;
     this.overlay = overlay.shapes;

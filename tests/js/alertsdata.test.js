@@ -75,16 +75,25 @@ describe("thresholdLines", () => {
   it("draws each matching rule's levels once per chart, on matching hosts only", () => {
     const series = ["filesystem.root.used_percent", "filesystem.home.used_percent"];
     assert.deepEqual(thresholdLines(RULES, "web-1", series), [
-      { rule: "fs-full", level: "crit", value: 95, below: false },
-      { rule: "fs-full", level: "warn", value: 90, below: false },
+      { rule: "fs-full", level: "crit", value: 95, below: false, label: "crit 95" },
+      { rule: "fs-full", level: "warn", value: 90, below: false, label: "warn 90" },
     ]);
     assert.deepEqual(thresholdLines(RULES, "web-1", ["memory.used_percent"]), []);
     assert.deepEqual(thresholdLines(RULES, "db-1", ["memory.used_percent"]),
-      [{ rule: "db-mem", level: "warn", value: 80, below: false }]);
+      [{ rule: "db-mem", level: "warn", value: 80, below: false, label: "warn 80" }]);
   });
 
-  it("ignores rules without thresholds (stale, failing)", () => {
-    assert.deepEqual(thresholdLines([RULES[2]], "web-1", ["cpu.total"]), []);
+  it("ignores rules of other kinds, thresholds or not (stale, failing)", () => {
+    const failing = { name: "failing", kind: "failing", series: "*", host: "*", warn: 5 };
+    assert.deepEqual(thresholdLines([RULES[2], failing], "web-1", ["cpu.total"]), []);
+  });
+
+  it("draws a per-core rule times the host's cores, once they are known", () => {
+    const load = { name: "load", kind: "threshold", series: "load.15m", host: "*", warn: 2,
+      crit: 4, per_core: true };
+    assert.deepEqual(thresholdLines([load], "h", ["load.15m"]), []);
+    assert.deepEqual(thresholdLines([load], "h", ["load.15m"], 4).map((l) => [l.value, l.label]),
+      [[16, "crit 4×4"], [8, "warn 2×4"]]);
   });
 });
 
