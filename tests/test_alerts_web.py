@@ -1,11 +1,23 @@
 """Alerts for clients: the /alerts namespace, /api/alerts and /api/silences (the token, bad
 input, cross-site refusals), the dashboard_alert_state gauge and the alerts part of /healthz.
 
-In-process (Flask's and Flask-SocketIO's test clients) against ``tests.alertsfake``, which
-implements ``model.AlertsView``: fast checks of every answer."""
+In process (Flask's and Flask-SocketIO's test clients) against ``tests.alertsfake``, which
+implements ``model.AlertsView``: fast checks of every answer. Then one real eventlet server
+for the module, its real engine, and a rule on a plugin's series whose value the tests
+write: the pushes, silence and ack over a real Socket.IO client, the HTTP API, a browser
+session's CSRF refusal, the gauge and /healthz."""
 
 from __future__ import annotations
 
+import http.client
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +28,10 @@ from dashboard.alerts.model import Key, State
 from dashboard.web import alerts as web_alerts
 from tests.alertsfake import FakeAlerts
 from tests.clock import Clock
-from tests.logins import CSRF_RE
+from tests.logins import CSRF_RE, Browser
+from tests.serverproc import ServerProcess, make_server, stop_all
 from tests.toy import Toy
+from tests.waits import wait_until
 
 TOKEN = "alerts-token-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -150,8 +164,11 @@ def test_a_store_that_does_not_answer_is_a_clear_refusal(sock, runtime, monkeypa
     assert runtime.hub.alert_followers() == 0, "a refused subscribe follows nothing"
 
 
-def test_disabled_alerts_answer_so_everywhere(app, runtime):
-    assert getattr(runtime, "alerts", None) is None
+def test_disabled_alerts_answer_so_everywhere(tmp_path):
+    settings = {"server": {"async_mode": "threading"}, "alerts": {"enabled": False},
+                "history": {"path": str(tmp_path / "h.sqlite3")}}  # fmt: skip
+    app = create_app(settings, collectors=(Toy,))
+    assert getattr(app.extensions["dashboard"], "alerts", None) is None
     client = app.extensions["socketio"].test_client(app, namespace="/alerts")
     disabled = {"ok": False, "error": "alerts are disabled ([alerts] enabled = false)"}
     assert ask(client, "subscribe") == disabled
@@ -288,3 +305,193 @@ def test_healthz_has_the_engine_status_and_a_failing_evaluation_degrades(app, fa
     body = http.get("/healthz").json
     assert body["status"] == "degraded"
     assert body["alerts"]["last_error"] == "database is locked"
+
+
+# --- a real server, its real engine ------------------------------------------------------
+
+# A plugin whose one series is what the test writes into a file: the filesystem "filled on
+# purpose". (Not the textfile collector: under eventlet its reads fail with EBADF.)
+FILL_PLUGIN = """
+from collectors import Collector, Series
+
+
+class Fill(Collector):
+    name = "fill"
+    interval = 1.0
+    defaults = {"file": ""}
+
+    def describe(self):
+        return [Series("fill.used_percent", "%", "Filled")]
+
+    def collect(self):
+        with open(self.options["file"]) as fh:
+            return {"fill.used_percent": float(fh.read())}
+"""
+FILL_SETTINGS = """
+[plugins]
+paths = ["{folder}"]
+
+[collectors.fill]
+file = "{folder}/fill.txt"
+
+[[alerts.rule]]
+name = "fill"
+series = "fill.used_percent"
+aggregate = "last"
+window = "1s"
+warn = 80
+crit = 90
+clear = 70
+for = "1s"
+recover = "1s"
+summary = "{{host}}: {{series}} at {{value}}{{unit}}"
+"""
+
+
+def start_filled(home: Path, async_mode: str = "eventlet") -> Live:
+    """A server with the token, the fill plugin at 10 % and a rule on it (shared with the
+    browser tests)."""
+    folder = home / "fill"
+    folder.mkdir()
+    (folder / "fillplugin.py").write_text(FILL_PLUGIN)
+    settings = f'[auth]\ntoken = "{TOKEN}"\n' + FILL_SETTINGS.format(folder=folder)
+    live = Live(make_server(home, settings, async_mode, name="alerts"), folder)
+    live.fill(10)
+    live.server.start()
+    return live
+
+
+@dataclass
+class Live:
+    server: ServerProcess
+    folder: Path
+
+    def fill(self, percent: float) -> None:
+        """How full the plugin says the filesystem is (written whole, then renamed)."""
+        tmp = self.folder / ".fill.tmp"
+        tmp.write_text(f"{percent}\n")
+        os.replace(tmp, self.folder / "fill.txt")
+
+    def get(self, path: str, **headers: str) -> tuple[int, Any]:
+        request = urllib.request.Request(self.server.url + path, headers={**BEARER, **headers})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                body = resp.read()
+                return resp.status, json.loads(body) if path != "/metrics" else body.decode()
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+    def send(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json", **headers}
+        request = urllib.request.Request(
+            self.server.url + path, data=data, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+    def state(self) -> str | None:
+        status, body = self.get("/api/alerts")
+        assert status == 200, f"GET /api/alerts: {status} {body}"
+        alerts = body["alerts"]
+        return next((a["state"] for a in alerts if a["rule"] == "fill"), None)
+
+    def firing(self) -> None:
+        self.fill(95)
+        wait_until(lambda: self.state() == "critical", "the fill rule critical", 20)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """One eventlet server for the module, with the token and a rule a test makes fire."""
+    live = start_filled(tmp_path_factory.mktemp("alerts-live"))
+    yield live
+    stop_all([live.server])
+
+
+@pytest.mark.server
+def test_a_real_rule_pushes_and_takes_silence_and_ack_over_the_socket(live, sio_client):
+    live.fill(10)
+    wait_until(lambda: live.state() in (None, "ok"), "the fill rule at rest", 20)
+    client = sio_client(live.server.url, ["/alerts"], auth={"token": TOKEN})
+    pushed: list[dict[str, Any]] = []
+    client.on("alert", pushed.append, namespace="/alerts")
+    ack = client.call("subscribe", namespace="/alerts", timeout=10)
+    assert ack["ok"] is True and {"alerts", "transitions", "silences", "rules"} <= set(ack)
+    rule = next(r for r in ack["rules"] if r["name"] == "fill")
+    assert (rule["series"], rule["warn"], rule["crit"]) == ("fill.used_percent", 80, 90)
+    live.fill(95)
+    wait_until(lambda: any(p["state"] == "critical" for p in pushed), "a critical push", 20)
+    critical = next(p for p in pushed if p["state"] == "critical")
+    assert critical["rule"] == "fill" and critical["series"] == "fill.used_percent"
+    assert critical["value"] == 95 and critical["threshold"] == 90
+    assert set(critical) == {"rule", "host", "series", "state", "value", "threshold", "since",
+                             "ts", "from"}  # fmt: skip
+    instance = {k: critical[k] for k in ("rule", "host", "series")}
+    acked = client.call("ack", {**instance, "comment": "looking"}, namespace="/alerts")
+    assert acked["ok"] is True and acked["alert"]["acked"] is True
+    wanted = {"matchers": {"rule": "fill"}, "ends": time.time() + 600,
+              "comment": "filling on purpose"}  # fmt: skip
+    made = client.call("silence", wanted, namespace="/alerts")
+    assert made["ok"] is True
+    listed = live.get("/api/silences")[1]["silences"]
+    assert [s["comment"] for s in listed if s["id"] == made["id"]] == ["filling on purpose"]
+    bad = client.call("silence", {"matchers": {"rule": "fill"}, "ends": 1, "comment": "x"},
+                      namespace="/alerts")  # fmt: skip
+    assert bad["ok"] is False and bad["error"].startswith("ends: ")
+    assert live.send("DELETE", f"/api/silences/{made['id']}", **BEARER)[0] == 200
+
+
+@pytest.mark.server
+def test_the_real_http_api(live):
+    live.firing()
+    status, body = live.get("/api/alerts")
+    assert status == 200 and any(t["rule"] == "fill" for t in body["transitions"])
+    ends = time.time() + 3600
+    made = live.send("POST", "/api/silences", {"matchers": {"host": "*", "rule": "fill"},
+                     "ends": ends, "comment": "maintenance"}, **BEARER)  # fmt: skip
+    assert made[0] == 201 and set(made[1]) == {"id"}
+    wait_until(lambda: any(a["silenced"] == made[1]["id"] for a in live.get("/api/alerts")[1]
+                           ["alerts"]), "the alert silenced")  # fmt: skip
+    assert live.send("POST", "/api/silences", {"matchers": {}, "ends": ends + 40 * DAY,
+                     "comment": "x"}, **BEARER)[0] == 400  # fmt: skip
+    assert live.send("POST", "/api/silences", {"matchers": {}, "ends": ends})[0] == 401
+    assert live.get("/api/alerts", Authorization="Bearer wrong")[0] == 401
+    assert live.send("DELETE", f"/api/silences/{made[1]['id']}", **BEARER)[0] == 200
+    assert live.send("DELETE", f"/api/silences/{made[1]['id']}", **BEARER)[0] == 404
+
+
+@pytest.mark.server
+def test_a_logged_in_browser_without_the_csrf_token_is_refused(live):
+    page = Browser(live.server.url)
+    assert page.login(TOKEN).status == 302
+    body = json.dumps({"matchers": {"rule": "fill"}, "ends": time.time() + 60, "comment": "x"})
+    headers = {"Content-Type": "application/json", "Cookie": page.cookie_header(),
+               "Origin": live.server.url}  # fmt: skip
+    conn = http.client.HTTPConnection("127.0.0.1", live.server.port, timeout=10)
+    conn.request("POST", "/api/silences", body=body, headers=headers)
+    answer = conn.getresponse()
+    assert answer.status == 403 and b"X-CSRF-Token" in answer.read()
+    conn.request("POST", "/api/silences", body=body,
+                 headers={**headers, "X-CSRF-Token": page.csrf("/")})  # fmt: skip
+    made = conn.getresponse()
+    assert made.status == 201, made.read()
+    silence = json.loads(made.read())["id"]
+    conn.close()
+    assert live.send("DELETE", f"/api/silences/{silence}", **BEARER)[0] == 200
+
+
+@pytest.mark.server
+def test_metrics_and_healthz_of_a_firing_rule(live):
+    live.firing()
+    text = live.get("/metrics")[1]
+    gauge = [line for line in text.splitlines()
+             if line.startswith("dashboard_alert_state{") and 'rule="fill"' in line]  # fmt: skip
+    assert len(gauge) == 1 and gauge[0].endswith(" 3.0"), gauge
+    assert 'series="fill.used_percent"' in gauge[0]
+    health = live.get("/healthz")[1]
+    assert health["alerts"]["enabled"] is True and health["alerts"]["firing"] >= 1
+    assert health["alerts"]["last_error"] is None and health["alerts"]["rules"] >= 1
