@@ -16,7 +16,7 @@ from tests.waits import wait_until
 
 sync_api = pytest.importorskip("playwright.sync_api")
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -40,8 +40,13 @@ def page(browser: Browser, live: Live) -> Iterator[Page]:
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+
+    def on_console(msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            errors.append(f"console: {msg.text}")
+
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on("console", on_console)
     page.goto(live.server.url + "/login")
     page.fill('input[name="token"]', TOKEN)
     page.click('button[type="submit"]')
