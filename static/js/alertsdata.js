@@ -193,18 +193,21 @@ export function firingBands(transitions, alerts = []) {
  * One chart's overlay: `shapes` (threshold lines, firing bands, transition marks) and a
  * `key` that changes only when they do, so the chart is redrawn for alerts only then.
  * host: the chart's host; series: its series names; colors: {warn, crit, ok, pending};
- * cores: the host's CPU cores, for per-core thresholds.
+ * cores: the host's CPU cores, for per-core thresholds; window: the seconds the chart spans
+ * (marks closer than an eighth of it share one word: the newest).
  */
-export function chartOverlay({ host, series, rules, alerts, transitions, colors, cores = 0 }) {
+export function chartOverlay({ host, series, rules, alerts, transitions, colors, cores = 0,
+  window = 300 }) {
   const names = new Set(series);
   const mine = (item) => item.host === host && names.has(item.series);
   const lines = thresholdLines(rules, host, series, cores);
   const bands = firingBands(transitions.filter(mine), alerts.filter(mine));
   const marks = transitions.filter(mine).slice(-MARKS_PER_CHART);
+  const worded = wordedMarks(marks, window);
   const shapes = [
     ...bands.map((band) => bandShape(band, colors)),
     ...lines.map((line) => lineShape(line, colors)),
-    ...marks.map((mark) => markShape(mark, colors)),
+    ...marks.map((mark) => markShape(mark, colors, worded.has(mark))),
   ];
   return { shapes, key: JSON.stringify(shapes), lines, bands, marks };
 }
@@ -232,15 +235,27 @@ function bandShape(band, colors) {
     fillcolor: translucent(levelColor(band.state, colors), 0.14) };
 }
 
-function markShape(mark, colors) {
+/** The marks that get a word: fired or resolved (a pending one sits just before those), and
+ * of several close together only the newest, so the words never overlap. */
+export function wordedMarks(marks, window) {
+  const worded = new Set();
+  let next = Infinity;
+  for (const mark of [...marks].reverse()) {
+    if (mark.state === "pending" || next - mark.ts < window / 8) continue;
+    worded.add(mark);
+    next = mark.ts;
+  }
+  return worded;
+}
+
+function markShape(mark, colors, worded) {
   const color = levelColor(mark.state, colors);
   const shape = { type: "line", name: `transition ${mark.rule} ${mark.from}->${mark.state}`,
     xref: "x", yref: "paper", x0: mark.ts * 1000, x1: mark.ts * 1000, y0: 0, y1: 1,
     layer: "above", line: { color, width: 1, dash: "dot" } };
-  // Words only where it fired or resolved: a pending mark sits just before one of those.
-  if (mark.state !== "pending") {
+  if (worded) {
     shape.label = { text: mark.state === "ok" ? "resolved" : mark.state, textposition: "end",
-      textangle: 0, xanchor: "left", font: { size: 9, color } };
+      textangle: 0, xanchor: "right", font: { size: 9, color } };
   }
   return shape;
 }

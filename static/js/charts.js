@@ -484,7 +484,7 @@ class Chart {
    * the next flush, with the points, in one redraw). */
   setAlerts(state) {
     const overlay = chartOverlay({ ...state, series: this.series.map((s) => s.name),
-      colors: this.board.theme.alerts, cores: this.board.cores });
+      colors: this.board.theme.alerts, cores: this.board.cores, window: this.window });
     if (overlay.key === this.overlayKey) return false;
     this.overlayKey = overlay.key;
     this.overlay = overlay.shapes;
@@ -498,6 +498,7 @@ class Chart {
     this.maxPoints = maxPoints;
     this.pending.clear();
     this.cleared = true;
+    if (this.board.alerts) this.setAlerts(this.board.alerts); // its marks' words
   }
 
   /**

@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 
 import { addTransition, alertKey, applyTransition, badgeCounts, chartOverlay, collectorOf,
   escapeGlob, firingBands, formatDuration, globMatch, panelGroups, silenceMatchers,
-  silenceMatches, thresholdLines } from "../../static/js/alertsdata.js";
+  silenceMatches, thresholdLines, wordedMarks } from "../../static/js/alertsdata.js";
 
 const COLORS = { warn: "#e3b341", crit: "#f85149", ok: "#3fb950", pending: "#93a0b4" };
 const RULES = [
@@ -219,6 +219,16 @@ describe("chartOverlay", () => {
     assert.equal(one.key, same.key);
     assert.notEqual(one.key, other.key);
     assert.equal(one.shapes.length, 2, "the two threshold lines");
+  });
+});
+
+describe("wordedMarks", () => {
+  it("words fired and resolved marks, the newest of any close together", () => {
+    const marks = [move("ok", "pending", 0), move("pending", "warning", 2),
+      move("warning", "ok", 100), move("ok", "pending", 101), move("pending", "warning", 105)];
+    const worded = wordedMarks(marks, 300); // 37.5 s apart at least
+    assert.deepEqual([...worded].map((m) => m.ts).sort((a, b) => a - b), [2, 105]);
+    assert.equal(wordedMarks(marks, 30).size, 3, "a shorter window has room for more");
   });
 });
 
