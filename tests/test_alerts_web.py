@@ -284,15 +284,25 @@ def test_metrics_show_each_instance_state(app, fake, key):
     ]
 
 
-def test_metrics_count_notifications_per_target(app, fake, runtime):
+def test_notifications_per_target_and_a_failing_one_degrades(app, fake, runtime):
     class Outbox:
-        def status(self) -> dict[str, Any]:
-            return {"targets": {"webhook": {"delivered": 3, "failed": 1, "suppressed": 0}}}
+        failing = False
 
-    runtime.outbox = Outbox()
-    text = app.test_client().get("/metrics").text
+        def counters(self) -> dict[str, dict[str, int]]:
+            return {"webhook": {"delivered": 3, "failed": 1, "suppressed": 0}}
+
+        def status(self) -> dict[str, Any]:
+            return {"state": "failing" if self.failing else "ok", "targets": {}}
+
+    runtime.outbox = outbox = Outbox()
+    http = app.test_client()
+    text = http.get("/metrics").text
     assert 'dashboard_notifications_total{result="delivered",target="webhook"} 3.0' in text
     assert 'dashboard_notifications_total{result="failed",target="webhook"} 1.0' in text
+    assert http.get("/healthz").json["alerts"]["notify"]["state"] == "ok"
+    outbox.failing = True
+    body = http.get("/healthz").json
+    assert body["status"] == "degraded" and body["alerts"]["notify"]["state"] == "failing"
 
 
 def test_healthz_has_the_engine_status_and_a_failing_evaluation_degrades(app, fake, monkeypatch):

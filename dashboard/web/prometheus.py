@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 PREFIX = "dashboard_"
 STATE_VALUES = {State.OK: 0.0, State.PENDING: 1.0, State.WARNING: 2.0, State.CRITICAL: 3.0}
 ALERTS_TIMEOUT = 5.0
-# Notifier.status() counters per target, as dashboard_notifications_total{target,result}.
+# Notifier.counters() per target, as dashboard_notifications_total{target,result}.
 NOTIFY_RESULTS = ("delivered", "failed", "suppressed")
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
 
@@ -201,10 +201,10 @@ class AlertsCollector(Collector):
 
     def _notifications(self) -> Iterator[Metric]:
         outbox = getattr(self.runtime, "outbox", None)
-        status = getattr(outbox, "status", None)
-        if status is None:
+        counters = getattr(outbox, "counters", None)  # notify.Notifier's; an Outbox may lack it
+        if counters is None:
             return
-        targets = notify_targets(status())
+        targets = counters()
         sent = CounterMetricFamily(
             PREFIX + "notifications",
             "Notifications per target since start: delivered, failed (after every retry) "
@@ -217,15 +217,6 @@ class AlertsCollector(Collector):
                 if isinstance(value, (int, float)):
                     sent.add_metric([target, result], value)
         yield sent
-
-
-def notify_targets(status: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    """The per-target part of ``Notifier.status()`` (``{"targets": {name: counts}}``, or
-    the targets at its top level)."""
-    targets = status.get("targets", status)
-    if not isinstance(targets, Mapping):
-        return {}
-    return {str(name): counts for name, counts in targets.items() if isinstance(counts, Mapping)}
 
 
 def exposition(
