@@ -38,12 +38,12 @@ def alerts(runtime: Runtime) -> tuple[dict[str, Any], bool]:
     """The engine's status (rules, instances, firing, last evaluation, last error) and the
     notifier's per target; False when the last evaluation failed or a target's last
     message did (alerts that do not arrive are as bad as alerts not evaluated)."""
-    engine = getattr(runtime, "alerts", None)
+    engine = runtime.alerts
     if engine is None:
         return {"enabled": False}, True
     part: dict[str, Any] = {"enabled": True, **engine.status()}
     ok = not part.get("last_error")
-    outbox = getattr(runtime, "outbox", None)
+    outbox = runtime.outbox
     if outbox is not None and hasattr(outbox, "status"):
         part["notify"] = notify = outbox.status()
         ok = ok and notify.get("state", "ok") == "ok"

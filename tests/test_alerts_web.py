@@ -168,7 +168,7 @@ def test_disabled_alerts_answer_so_everywhere(tmp_path):
     settings = {"server": {"async_mode": "threading"}, "alerts": {"enabled": False},
                 "history": {"path": str(tmp_path / "h.sqlite3")}}  # fmt: skip
     app = create_app(settings, collectors=(Toy,))
-    assert getattr(app.extensions["dashboard"], "alerts", None) is None
+    assert app.extensions["dashboard"].alerts is None
     client = app.extensions["socketio"].test_client(app, namespace="/alerts")
     disabled = {"ok": False, "error": "alerts are disabled ([alerts] enabled = false)"}
     assert ask(client, "subscribe") == disabled

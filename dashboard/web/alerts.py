@@ -49,7 +49,7 @@ T = TypeVar("T")
 
 def view_of(runtime: Runtime) -> AlertsView | None:
     """The engine as the web sees it; None when alerts are disabled."""
-    view: AlertsView | None = getattr(runtime, "alerts", None)
+    view: AlertsView | None = runtime.alerts
     return view
 
 

@@ -180,7 +180,7 @@ class AlertsCollector(Collector):
         self.runtime = runtime
 
     def collect(self) -> Iterator[Metric]:
-        engine = getattr(self.runtime, "alerts", None)
+        engine = self.runtime.alerts
         if engine is None:
             return
         state = GaugeMetricFamily(
@@ -200,7 +200,7 @@ class AlertsCollector(Collector):
         yield from self._notifications()
 
     def _notifications(self) -> Iterator[Metric]:
-        outbox = getattr(self.runtime, "outbox", None)
+        outbox = self.runtime.outbox
         counters = getattr(outbox, "counters", None)  # notify.Notifier's; an Outbox may lack it
         if counters is None:
             return
