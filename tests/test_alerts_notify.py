@@ -5,18 +5,14 @@ heartbeat. Real network parts listen on 127.0.0.1; time-driven behaviour uses th
 from __future__ import annotations
 
 import email
-import hashlib
-import hmac
 import io
-import json
 import logging
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from email import policy as email_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -32,6 +28,7 @@ from dashboard.alerts.notify.target import Answer
 from dashboard.settings import AlertSettings, Settings
 from tests.clock import T0, Clock
 from tests.waits import wait_until
+from tests.webhooks import Receiver, verify
 
 SECRET = b"s3cret-key"
 FAST = Policy(timeout=0.5, delays=(0.05, 0.1))  # 3 attempts, about 1.7 s against a hang
@@ -44,79 +41,6 @@ PROCESSES = {
         {"pid": 812, "name": "postgres", "cpu": 3.0, "memory": 1.5 * 2**30, "memory_percent": 19.4}
     ],
 }
-
-
-def verify(secret: bytes, body: bytes, headers: Any, now: float) -> bool:
-    """The receiver's check, exactly as docs-notify.md tells users to write it."""
-    ts = headers["X-Dashboard-Timestamp"]
-    mac = hmac.new(secret, ts.encode() + b"." + body, hashlib.sha256).hexdigest()
-    fresh = abs(now - int(ts)) < 300
-    return fresh and hmac.compare_digest("sha256=" + mac, headers["X-Dashboard-Signature"])
-
-
-@dataclass
-class Got:
-    method: str
-    path: str
-    headers: Any
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that gave up waiting (the hung path): not news
-
-
-class Receiver:
-    """An HTTP server on loopback that records every request. ``/hang...`` never answers
-    (until the test ends), ``/fail...`` answers 500, ``/refuse`` 403, anything else 200."""
-
-    def __init__(self) -> None:
-        self.got: list[Got] = []
-        self.release = threading.Event()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self._answer()
-
-            def do_POST(self) -> None:
-                self._answer()
-
-            def _answer(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.got.append(Got(self.command, self.path, self.headers, body))
-                if self.path.startswith("/hang"):
-                    receiver.release.wait(30)
-                    return
-                fail, refuse = self.path.startswith("/fail"), self.path.startswith("/refuse")
-                self.send_response(500 if fail else 403 if refuse else 200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def on(self, path: str) -> list[Got]:
-        return [g for g in self.got if g.path.startswith(path)]
-
-    def stop(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
