@@ -215,10 +215,23 @@ def read_bounded(path: str, max_bytes: int) -> tuple[Version, bytes] | None:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return None
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return _version(info), fh.read(max_bytes + 1)
+        return _version(info), _read_up_to(fd, max_bytes + 1)
     finally:
         os.close(fd)
+
+
+def _read_up_to(fd: int, limit: int) -> bytes:
+    """Read ``fd`` to its end or ``limit`` bytes. Plain ``os.read``: eventlet's green
+    ``os.fdopen`` closes the descriptor even with ``closefd=False`` (every read then failed
+    with "Bad file descriptor" under eventlet)."""
+    chunks, left = [], limit
+    while left > 0:
+        chunk = os.read(fd, min(left, 65_536))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _version(info: os.stat_result) -> Version:

@@ -469,8 +469,9 @@ def test_a_dropped_prom_file_streams_on_the_textfile_namespace(
     server_factory, tmp_path, sio_client, wait_until
 ):
     folder = folder_with(tmp_path)
-    server = server_factory(
-        f'[collectors.textfile]\nenabled = true\npath = "{folder}"\ninterval = 0.5\n'
+    server = server_factory(  # eventlet, the default: its green os.fdopen broke every read
+        f'[collectors.textfile]\nenabled = true\npath = "{folder}"\ninterval = 0.5\n',
+        async_mode="eventlet",
     )
     sio = sio_client(server.url, ["/textfile"])
     samples: list[dict] = []
