@@ -92,6 +92,7 @@ def test_subscribe_acks_the_state_then_pushes_each_transition(sock, fake, key, c
     assert [m["args"][0] for m in pushed] == [{
         "rule": "disk-full", "host": key.host, "series": "toy.a", "from": "pending",
         "state": "critical", "value": 96.0, "threshold": 95.0, "since": clock(), "ts": clock(),
+        "summary": "toy.a at 96.0", "unit": "", "silenced": None,
     }]  # fmt: skip
 
 
@@ -439,7 +440,8 @@ def test_a_real_rule_pushes_and_takes_silence_and_ack_over_the_socket(live, sio_
     assert critical["rule"] == "fill" and critical["series"] == "fill.used_percent"
     assert critical["value"] == 95 and critical["threshold"] == 90
     assert set(critical) == {"rule", "host", "series", "state", "value", "threshold", "since",
-                             "ts", "from"}  # fmt: skip
+                             "ts", "from", "summary", "unit", "silenced"}  # fmt: skip
+    assert critical["summary"].endswith("at 95%") and critical["silenced"] is None
     instance = {k: critical[k] for k in ("rule", "host", "series")}
     acked = client.call("ack", {**instance, "comment": "looking"}, namespace="/alerts")
     assert acked["ok"] is True and acked["alert"]["acked"] is True

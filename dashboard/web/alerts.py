@@ -59,8 +59,11 @@ def wire(runtime: Runtime) -> None:
     if view is not None:
         hub = runtime.hub
 
-        def push(transition: Transition, _alert: Alert) -> None:
-            hub.publish_alert(transition.as_dict())
+        def push(transition: Transition, alert: Alert) -> None:
+            # The instance's summary, unit and silence ride along, so a page's panel says
+            # what the alert says now, not what it said when the page subscribed.
+            extra = {"summary": alert.summary, "unit": alert.unit, "silenced": alert.silenced}
+            hub.publish_alert({**transition.as_dict(), **extra})
 
         view.on_transition(push)
 

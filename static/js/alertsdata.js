@@ -103,12 +103,15 @@ export function applyTransition(alerts, transition) {
     found = true;
     // A new state ends an ack (it stops repeats until the state changes).
     return { ...alert, state: transition.state, value: transition.value,
-      threshold: transition.threshold, since: transition.since, acked: false };
+      threshold: transition.threshold, since: transition.since, acked: false,
+      summary: transition.summary ?? alert.summary, unit: transition.unit ?? alert.unit,
+      silenced: transition.silenced !== undefined ? transition.silenced : alert.silenced };
   });
   if (!found) {
     next.push({ rule: transition.rule, host: transition.host, series: transition.series,
       state: transition.state, value: transition.value, threshold: transition.threshold,
-      since: transition.since, summary: "", unit: "", silenced: null, acked: false });
+      since: transition.since, summary: transition.summary ?? "", unit: transition.unit ?? "",
+      silenced: transition.silenced ?? null, acked: false });
   }
   return next;
 }

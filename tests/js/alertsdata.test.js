@@ -106,8 +106,17 @@ describe("the alert list under pushes", () => {
     assert.equal(after[0].since, 200);
     assert.equal(after[0].value, 96);
     assert.equal(after[0].acked, false);
-    assert.equal(after[0].summary, "root at 91 %", "kept until the next subscribe");
+    assert.equal(after[0].summary, "root at 91 %", "kept when the push has none");
     assert.equal(before[0].state, "warning", "the old list is left as it was");
+  });
+
+  it("a push's summary and silence replace the instance's", () => {
+    const before = [alert("warning", { summary: "root at 91 %", silenced: null })];
+    const push = move("warning", "critical", 200, { value: 96, summary: "root at 96 %",
+      silenced: "s1" });
+    const after = applyTransition(before, push);
+    assert.equal(after[0].summary, "root at 96 %");
+    assert.equal(after[0].silenced, "s1");
   });
 
   it("a transition of an instance not yet listed adds it", () => {
