@@ -23,6 +23,7 @@ FULL = {
     "fanout": ["--seconds", "20"],
     "history": ["--record", "300"],
     "page": ["--minutes", "10", "--busy-seconds", "60"],
+    "alerts": ["--seconds", "60", "--settle", "10", "--rounds", "20"],
 }
 QUICK = {
     "idle": ["--seconds", "15", "--settle", "5"],
@@ -30,6 +31,7 @@ QUICK = {
     "fanout": ["--seconds", "8", "--steps", "100,500", "--max", "500"],
     "history": ["--quick"],
     "page": ["--minutes", "1", "--busy-seconds", "15"],
+    "alerts": ["--seconds", "15", "--settle", "5", "--rounds", "5"],
 }
 
 
@@ -44,7 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--render", action="store_true", help="only re-render the report")
-    parser.add_argument("--only", help="comma-separated subset: idle,watch,fanout,history,page")
+    parser.add_argument("--only", help="comma-separated subset of " + ",".join(FULL))
     args = parser.parse_args()
     if not args.render:
         plan = QUICK if args.quick else FULL
