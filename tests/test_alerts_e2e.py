@@ -8,6 +8,7 @@ Needs root (to mount); skipped otherwise with the reason, never under CI (which 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -64,16 +65,20 @@ def fill(folder: Path, percent: float) -> None:
         os.fsync(fh.fileno())
 
 
-def settings(folder: Path, webhook: str, secret: Path) -> str:
+def settings(folder: Path, receiver: Receiver, secret: Path) -> str:
+    hung = receiver.url("/hang").replace("http://", "json://")
     return f"""
 [server]
 async_mode = "eventlet"
 [collectors.filesystem]
 interval = 1.0
 [alerts]
-webhook = "{webhook}"
+webhook = "{receiver.url("/hook")}"
 webhook_secret_file = "{secret}"
+notify = ["{hung}"]         # a target that never answers: it must delay nothing else
 group_wait = "1s"
+heartbeat_url = "{receiver.url("/beat")}"
+heartbeat_interval = "5s"
 [[alerts.rule]]
 name = "filesystem-full"   # the shipped rule watches this machine's own disks: off here
 enabled = false
@@ -115,12 +120,17 @@ def test_a_filesystem_filled_on_purpose_notifies_is_silenced_and_resolves(
     tmp_path: Path,
     server_factory: Callable[..., ServerProcess],
     wait_until: Callable[..., Any],
+    sio_client: Callable[..., Any],
 ) -> None:
     receiver = Receiver()
     try:
         secret = tmp_path / "webhook.key"
         secret.write_text(SECRET + "\n")
-        server = server_factory(settings(scratch, receiver.url("/hook"), secret))
+        server = server_factory(settings(scratch, receiver, secret))
+        canary = sio_client(server.url, ["/cpu"])  # the live stream, beside the hung target
+        arrivals: list[float] = []
+        canary.on("sample", lambda _s: arrivals.append(time.monotonic()), namespace="/cpu")
+        assert canary.call("subscribe", {"series": ["cpu.total"]}, namespace="/cpu")["ok"]
         collectors = server.get_json("/api/collectors")["collectors"]
         names = [s["name"] for c in collectors if c["name"] == "filesystem" for s in c["series"]]
         series = next(n for n in names if n.endswith(f"{scratch.name}.used_percent"))
@@ -176,5 +186,13 @@ def test_a_filesystem_filled_on_purpose_notifies_is_silenced_and_resolves(
         states = [t["state"] for t in transitions if t["series"] == series]
         assert states == ["pending", "warning", "critical", "ok"], states
         assert api(server, "GET", "/api/silences")[1]["silences"] == []  # it expired
+        gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+        assert len(receiver.on("/hang")) >= 3, "the hung target was tried"
+        assert max(gaps) < 1.6, f"the live stream waited {max(gaps):.1f} s beside a hung target"
+        assert receiver.on("/beat"), "no heartbeat while evaluation ran"
+        print(
+            f"/cpu samples every {max(gaps):.2f} s at most; {len(receiver.on('/beat'))} "
+            f"heartbeats; the hung target tried {len(receiver.on('/hang'))} times"
+        )
     finally:
         receiver.stop()
