@@ -64,12 +64,14 @@ class Role:
 # /etc/dashboard, the settings file's folder.
 WEB_CREDENTIALS = """\
 
-# Secrets, readable by this service only: uncomment for [auth] token_file = "token" and
-# [server] tls_cert = "tls.crt", tls_key = "tls.key" (bare names: read from the copies
-# systemd makes in $CREDENTIALS_DIRECTORY). README.md, "TLS and secrets".
+# Secrets, readable by this service only: uncomment for [auth] token_file = "token",
+# [server] tls_cert = "tls.crt", tls_key = "tls.key" and [alerts] webhook_secret_file =
+# "webhook.key" (bare names: read from the copies systemd makes in $CREDENTIALS_DIRECTORY).
+# README.md, "TLS and secrets".
 #LoadCredential=token:/etc/dashboard/token
 #LoadCredential=tls.crt:/etc/dashboard/tls.crt
 #LoadCredential=tls.key:/etc/dashboard/tls.key
+#LoadCredential=webhook.key:/etc/dashboard/webhook.key
 """
 WEB = Role(
     "dashboard",
