@@ -17,7 +17,7 @@ import pytest
 from collectors.base import Series
 from dashboard.alerts.model import Alert, Key, Silence, State
 from dashboard.fleet import shared, wire
-from dashboard.fleet.lease import Holder, Lease
+from dashboard.fleet.lease import GRACE, MARGIN, TTL, Holder, Lease
 from dashboard.pipeline.validate import Reading
 from tests.fleetsim import COLLECTORS
 from tests.serverproc import ServerProcess
@@ -105,6 +105,24 @@ def test_a_lease_left_by_a_dead_process_of_this_machine_is_taken_at_once(redis_s
     second.release(client)
     first.step(client)
     assert first.mode() == "holder"
+
+
+def test_a_holder_that_cannot_renew_stops_first_and_without_redis_all_notify(
+    redis_server, clock
+) -> None:
+    client = redis_server().client()
+    lease = Lease(Holder.here(), clock=clock)
+    lease.step(client)
+    assert lease.notifies()
+    lease.lost()  # Redis unreachable: still valid until MARGIN before it could lapse
+    clock.now += TTL - MARGIN - 0.5
+    assert lease.mode() == "holder"
+    clock.now += 1
+    assert lease.mode() == "waiting" and not lease.notifies()
+    clock.now += GRACE
+    assert lease.mode() == "solo" and lease.notifies()  # a duplicate, not silence
+    lease.step(client)  # Redis back: the lease is still its own (renewed)
+    assert lease.mode() == "holder"
 
 
 # -- two web processes, one Redis ------------------------------------------------------------
