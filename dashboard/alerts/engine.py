@@ -468,6 +468,43 @@ class Engine:
                  by or "?", comment or "(no comment)")  # fmt: skip
         return alert
 
+    # -- made in another web process (scale-out: dashboard.fleet.alerting) -------------------
+
+    def adopt_silence(self, silence: Silence) -> bool:
+        """A silence another web process made, kept under its own id (so both speak of the
+        same one); False when it is known here already or over."""
+        if not silence.active(self.clock()):
+            return False
+        with self._lock:
+            if silence.id in self._silences:
+                return False
+            self._silences[silence.id] = silence
+            for inst in self._instances.values():
+                if inst.silenced is None and silence.matches(inst.key):
+                    inst.silenced = silence.id
+        self.store.put_silence(silence)
+        return True
+
+    def adopt_ack(self, key: Key, since: float, by: str) -> bool:
+        """An ack made in another web process for the state that began at ``since``, applied
+        only while the instance is still in that very state. An ack also counts as told: a
+        process that takes over notifying does not tell an acknowledged alert again (until
+        its state changes). True when it changed anything here."""
+        with self._lock:
+            inst = self._instances.get(key)
+            if inst is None or not inst.st.state.firing or inst.st.since != since:
+                return False
+            st = inst.st
+            newly = not st.acked
+            told = st.notified_state is st.state
+            st.acked, st.notified_state = True, st.state
+            if newly or not told:
+                self._dirty.add(key)
+        if newly:
+            log.info("alert %s on %s %s acknowledged by %s (in another web process)",
+                     key.rule, key.host, key.series, by or "?")  # fmt: skip
+        return newly or not told
+
     def rule_lines(self) -> list[dict[str, Any]]:
         with self._lock:
             return [rule.line() for rule in self.rules.values()]

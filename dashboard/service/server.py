@@ -60,6 +60,7 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
             server.async_mode,
             reload.Reloader(runtime, load, lambda name: add_namespace(app, name)),
         )
+    fleet = _alert_fleet(runtime, socketio, settings)  # before the first evaluation
     runtime.start()
     _heartbeat(runtime, socketio, settings)
     app.extensions["dashboard.limits"].start(socketio.sleep, lambda: not shutdown.requested)
@@ -68,6 +69,8 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
     )
     if settings.queue.enabled:
         _consume(app, socketio, runtime, settings)
+    if fleet is not None:
+        socketio.start_background_task(fleet.run)
     socketio.start_background_task(_push_fleet, socketio, runtime, lambda: not shutdown.requested)
     _notify_systemd(socketio, runtime, notifier, server.host, server.port)
     gc_tuning.settle()  # the worst fan-out latency spikes were collections (gc_tuning.py)
@@ -101,6 +104,9 @@ def _serve(app: Any, settings: Settings, load: Callable[[], Settings] | None) ->
         pass
     finally:
         shutdown.finish()
+        if fleet is not None:
+            fleet.stop()
+            fleet.release()
         log.info("stopped")
     return 0
 
@@ -158,6 +164,19 @@ def _consume(app: Any, socketio: Any, runtime: Any, settings: Settings) -> None:
     )  # fmt: skip
     runtime.queue = consumer
     socketio.start_background_task(consumer.run)
+
+
+def _alert_fleet(runtime: Any, socketio: Any, settings: Settings) -> Any:
+    """Under scale-out, alerting across the web processes (``fleet.alerting``): only the
+    holder of a lease in Redis notifies, and silences and acks made in any reach all."""
+    if runtime.alerts is None or not settings.queue.enabled:
+        return None
+    from dashboard.fleet.alerting import AlertFleet
+
+    fleet = AlertFleet(settings.queue, runtime, socketio.sleep)
+    if runtime.outbox is not None:
+        runtime.outbox = fleet.outbox(runtime.outbox)
+    return fleet
 
 
 def _notify_systemd(socketio: Any, runtime: Any, notifier: Notifier, host: str, port: int) -> None:
