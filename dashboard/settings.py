@@ -534,7 +534,13 @@ def _agent(t: _Table) -> AgentSettings:
     host = t.get("host", str, "")
     if host and not HOST_RE.match(host):
         raise t.error("host", host, "a host name: letters, digits, '.', '_' or '-', at most 63")
+    if host in RESERVED_HOSTS:
+        raise t.error("host", host, f"another name: {host!r} is {RESERVED_HOSTS[host]}")
     return AgentSettings(host=host)
+
+
+# Names an agent may not report as: their Redis keys are the web processes' shared ones.
+RESERVED_HOSTS = {"alerts": "where the web processes share silences and acks in Redis"}
 
 
 _ALERT_KEYS = {

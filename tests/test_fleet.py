@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.fleet import wire
 from dashboard.history.tiers import History, Query
 from dashboard.settings import HistorySettings
 from tests.serverproc import ServerProcess, free_port
@@ -459,3 +460,10 @@ def test_an_agent_named_like_the_web_process_machine_is_served(
 
     redis = redis_server()
     one_host_watched(server_factory, sio_client, wait_until, redis.url, host=hostname())
+
+
+def test_a_host_named_alerts_is_refused_on_the_wire():
+    """Its keys would be the web processes' shared alerting keys (dashboard:alerts:*)."""
+    with pytest.raises(wire.WireError, match="'alerts': reserved"):
+        wire.check_host("alerts")
+    assert wire.check_host("alerts-1") == "alerts-1"

@@ -102,6 +102,7 @@ ERRORS = [
     ({"queue": {"keep": "10s"}}, "[queue] keep = '10s': expected a duration from 1m to 1d"),
     ({"queue": {"password_file": "nope.txt"}}, "password_file = 'nope.txt': expected a file"),
     ({"agent": {"host": "web 3"}}, "[agent] host = 'web 3': expected a host name"),
+    ({"agent": {"host": "alerts"}}, "host = 'alerts': expected another name: 'alerts' is where"),
     ({"agent": {"hots": "x"}}, "[agent] hots: unknown key; did you mean 'host'?"),
 ]
 

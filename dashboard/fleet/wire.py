@@ -32,7 +32,7 @@ from typing import Any
 
 from collectors.base import NAME_RE, Series
 from dashboard.pipeline.validate import BadOutput, Reading, check_series, validate
-from dashboard.settings import HOST_RE
+from dashboard.settings import HOST_RE, RESERVED_HOSTS
 
 PREFIX = "dashboard"
 HOSTS_KEY = f"{PREFIX}:hosts"
@@ -54,6 +54,8 @@ def check_host(host: str) -> str:
         raise WireError(
             f"host name {host!r:.80}: expected letters, digits, '.', '_' or '-', at most 63"
         )
+    if host in RESERVED_HOSTS:
+        raise WireError(f"host name {host!r}: reserved, {RESERVED_HOSTS[host]}")
     return host
 
 

@@ -25,7 +25,7 @@ from dashboard.runtime import Runtime
 from dashboard.service import gc_tuning, logs
 from dashboard.service.sdnotify import Notifier
 from dashboard.service.signals import hand_off
-from dashboard.settings import Settings, SettingsError
+from dashboard.settings import RESERVED_HOSTS, Settings, SettingsError
 from dashboard.workers import NativeWorkers
 
 log = logging.getLogger("dashboard")
@@ -64,6 +64,11 @@ class Agent:
                 'url, e.g. url = "redis://agent:PASSWORD@redis.example:6379/0"'
             )
         self.host = settings.agent.host or hostname()
+        if self.host in RESERVED_HOSTS:  # a machine named so: its keys are the web's own
+            raise SettingsError(
+                f"{settings.source} [agent] host: this machine is named {self.host!r}, "
+                f"which is {RESERVED_HOSTS[self.host]}; set [agent] host to another name"
+            )
         registry = load_registry(settings, NativeWorkers("threading").call)
         self.runtime = Runtime(settings, _Silent(), registry, host=self.host, evaluate=False)
         self.sender = Sender(self.host, settings.queue, self.runtime.history, self._describe)
