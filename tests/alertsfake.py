@@ -27,6 +27,7 @@ class FakeAlerts:
         self.active: dict[str, Silence] = {}
         self.callbacks: list[Callable[[Transition, Alert], None]] = []
         self.acks: list[tuple[Key, str, str]] = []
+        self.starts: list[float] = [clock()]  # this "process" started when the fake was made
         self._ids = itertools.count(1)
 
     def move(self, key: Key, state: State, value: float, threshold: float | None = 95.0) -> None:
@@ -50,6 +51,9 @@ class FakeAlerts:
     def silences(self) -> list[Silence]:
         now = self.clock()
         return [s for s in self.active.values() if s.active(now)]
+
+    def restarts(self) -> list[float]:
+        return list(self.starts)
 
     def add_silence(
         self, matchers: Mapping[str, str], ends: float, comment: str, by: str

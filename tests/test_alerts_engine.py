@@ -4,6 +4,8 @@ mid-alert, and the stale and failing kinds."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -238,6 +240,24 @@ def test_a_restart_mid_alert_neither_forgets_nor_tells_again(rig, tmp_path):
     assert r.outbox.kinds() == ["firing"]  # not told again
     r.run([80] * 40)
     assert r.outbox.kinds() == ["firing", "resolved"]
+
+
+def test_each_start_is_remembered_and_pruned_with_the_transitions(rig, tmp_path):
+    r = rig()
+    first = r.clock.now
+    assert r.engine.restarts() == [first]
+    r.clock.now += 120
+    r.engine.close()
+    r.open()
+    assert r.engine.restarts() == [first, first + 120], "a reopened engine has two starts"
+    r.clock.now = first + r.engine.store.retention + 60  # the first start is past it
+    assert r.engine.restarts() == [first + 120]
+    r.evaluate()  # prunes the file
+    with closing(sqlite3.connect(tmp_path / "h.sqlite3")) as db:
+        assert db.execute("SELECT ts FROM alert_starts").fetchall() == [(first + 120,)]
+    r.engine.close()
+    r.open()
+    assert r.engine.restarts() == [first + 120, r.clock.now]
 
 
 def test_a_broken_file_never_stops_alerting(tmp_path):

@@ -86,6 +86,7 @@ def test_subscribe_acks_the_state_then_pushes_each_transition(sock, fake, key, c
     assert [t["state"] for t in ack["transitions"]] == ["pending"]
     assert ack["silences"] == []
     assert ack["rules"][0]["name"] == "disk-full" and ack["rules"][0]["crit"] == 95.0
+    assert ack["restarts"] == [clock()], "the process's start, newest last"
     clock.now += 5
     fake.move(key, State.CRITICAL, 96.0)
     pushed = [m for m in sock.get_received("/alerts") if m["name"] == "alert"]
@@ -208,6 +209,7 @@ def test_the_api_with_the_token(guarded, clock):
     assert listed[0]["by"].startswith("token from ")
     body = http.get("/api/alerts", headers=BEARER).json
     assert [a["state"] for a in body["alerts"]] == ["warning"]
+    assert body["restarts"] == fake.starts
     assert [t["from"] for t in body["transitions"]] == ["ok"]
     assert http.delete("/api/silences/s1", headers=BEARER).json == {"id": "s1"}
     gone = http.delete("/api/silences/s1", headers=BEARER)
@@ -432,6 +434,7 @@ def test_a_real_rule_pushes_and_takes_silence_and_ack_over_the_socket(live, sio_
     client.on("alert", pushed.append, namespace="/alerts")
     ack = client.call("subscribe", namespace="/alerts", timeout=10)
     assert ack["ok"] is True and {"alerts", "transitions", "silences", "rules"} <= set(ack)
+    assert ack["restarts"] and ack["restarts"][-1] <= time.time(), "this server's start"
     rule = next(r for r in ack["rules"] if r["name"] == "fill")
     assert (rule["series"], rule["warn"], rule["crit"]) == ("fill.used_percent", 80, 90)
     live.fill(95)

@@ -1,7 +1,8 @@
 """Alerts on the page, in real headless Chromium against a real server and its engine: a rule
 fires (the fill plugin of test_alerts_web at 95 %), the badge shows the count in red, the
-panel lists the alert and opens its chart, the chart carries the thresholds as dashed lines
-and the firing period as a band, and a silence made from the page is in GET /api/silences."""
+panel lists the alert and opens its chart, the chart carries the thresholds as dashed lines,
+the server's start as a dotted mark and the firing period as a band, and a silence made from
+the page is in GET /api/silences."""
 
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ def test_a_firing_rule_on_the_page_and_a_silence_made_there(live, page):
     lines = {s["name"]: (s["y0"], s["dash"]) for s in page.evaluate(SHAPES)}
     assert lines["threshold fill crit"] == (90, "dash")
     assert lines["threshold fill warn"] == (80, "dash")
+    started = live.get("/api/alerts")[1]["restarts"][-1]
+    restart = next(s for s in page.evaluate(SHAPES) if s["name"] == "restart")
+    assert (restart["x0"], restart["dash"], restart["yref"]) == (started * 1000, "dot", "paper")
 
     live.fill(95)
     page.wait_for_selector('#alerts-badge[data-level="critical"]:not([hidden])')

@@ -34,7 +34,7 @@ from dashboard.alerts.model import (
 )
 from dashboard.alerts.rules import Rule
 from dashboard.alerts.state import InstanceState, drop_resolve, due, step, taken
-from dashboard.alerts.store import AlertStore
+from dashboard.alerts.store import RESTORED_STARTS, AlertStore
 from dashboard.alerts.window import Window
 from dashboard.pipeline.validate import Reading
 from dashboard.workers import native_lock
@@ -136,6 +136,7 @@ class Engine:
         self._dirty: set[Key] = set()
         self._callbacks: list[Callable[[Transition, Alert], None]] = []
         self.started = clock()
+        self._starts: list[float] = []  # this process's start and earlier ones, oldest first
         self.dropped = 0
         self.last_evaluation: float | None = None
         self.last_duration: float | None = None
@@ -146,10 +147,12 @@ class Engine:
     # -- start and stop (native thread) ------------------------------------------------------
 
     def open(self) -> None:
-        """Read what the last run left: firing alerts stay firing and are not told again."""
+        """Read what the last run left: firing alerts stay firing and are not told again.
+        This start is remembered beside the earlier ones (``restarts``)."""
         restored = self.store.open()
         with self._lock:
             self.started = self.clock()
+            self._starts = [*restored.starts, self.started][-RESTORED_STARTS:]
             for key, st in restored.instances.items():
                 rule = self.rules.get(key.rule)
                 if rule is None:
@@ -158,6 +161,7 @@ class Engine:
                 self._instances[key] = self._instance(key, rule, st)
             self._recent.extend(restored.transitions)
             self._silences = {s.id: s for s in restored.silences}
+        self.store.put_start(self.started)
 
     def close(self) -> None:
         """Save what changed since the last evaluation and close the store (once)."""
@@ -419,6 +423,13 @@ class Engine:
         with self._lock:
             recent = list(self._recent)
         return recent[-limit:] if limit > 0 else []
+
+    def restarts(self) -> list[float]:
+        """When the process started (this run and earlier ones, within the store's
+        retention), oldest first, at most ``RESTORED_STARTS``."""
+        cutoff = self.clock() - self.store.retention
+        with self._lock:
+            return [ts for ts in self._starts if ts >= cutoff]
 
     def silences(self) -> list[Silence]:
         now = self.clock()

@@ -6,8 +6,9 @@ is kept in memory only.
 Blocking: call it in native threads. A file that is corrupt, read-only or gone never stops
 alerting: the problem is logged once, shown in ``status()``, and the store carries on in an
 in-memory database (the engine keeps its state in memory anyway; only a restart forgets).
-Transitions are kept for ``retention`` seconds (the history's rollup retention) and at most
-``MAX_TRANSITIONS`` rows.
+Transitions and the process's starts (the page marks restarts on its charts) are kept for
+``retention`` seconds (the history's rollup retention), at most ``MAX_TRANSITIONS`` and
+``MAX_STARTS`` rows.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = "1"
 MAX_TRANSITIONS = 10_000
 RESTORED_TRANSITIONS = 1_000
+MAX_STARTS = 1_000  # rows of alert_starts; the engine reads the newest RESTORED_STARTS
+RESTORED_STARTS = 100
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,7 +50,9 @@ CREATE TABLE IF NOT EXISTS alert_silences (
     id TEXT PRIMARY KEY, matchers TEXT NOT NULL, ends REAL NOT NULL, comment TEXT NOT NULL,
     created REAL NOT NULL, by TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS alert_starts (id INTEGER PRIMARY KEY, ts REAL NOT NULL);
 """
+_PRUNED = (("alert_transitions", MAX_TRANSITIONS), ("alert_starts", MAX_STARTS))
 _FIELDS = ("state", "since", "value", "threshold", "active_since", "crit_since", "clear_since",
            "fired_at", "notified_at", "notified_state", "resolved_at", "acked")  # fmt: skip
 
@@ -59,6 +64,7 @@ class Restored:
     instances: dict[Key, InstanceState] = field(default_factory=dict)
     transitions: list[Transition] = field(default_factory=list)
     silences: list[Silence] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)  # earlier runs' starts, oldest first
 
 
 class AlertStore:
@@ -122,6 +128,9 @@ class AlertStore:
             "SELECT id, matchers, ends, comment, created, by FROM alert_silences"
         ):
             restored.silences.append(Silence(sid, json.loads(matchers), ends, comment, created, by))
+        starts = db.execute("SELECT ts FROM alert_starts ORDER BY id DESC LIMIT ?",
+                            (RESTORED_STARTS,)).fetchall()  # fmt: skip
+        restored.starts = [ts for (ts,) in reversed(starts)]
         return restored
 
     def write(
@@ -157,20 +166,26 @@ class AlertStore:
         self._run(lambda db: db.execute("INSERT OR REPLACE INTO alert_silences VALUES"
                                         " (?, ?, ?, ?, ?, ?)", row))  # fmt: skip
 
+    def put_start(self, ts: float) -> None:
+        """Remember that the process started at ``ts`` (the page marks restarts)."""
+        self._run(lambda db: db.execute("INSERT INTO alert_starts (ts) VALUES (?)", (ts,)))
+
     def delete_silences(self, ids: Iterable[str]) -> None:
         rows = [(i,) for i in ids]
         self._run(lambda db: db.executemany("DELETE FROM alert_silences WHERE id=?", rows))
 
     def prune(self, now: float) -> None:
-        """Drop transitions past retention, and the oldest beyond ``MAX_TRANSITIONS``."""
+        """Drop transitions and starts past retention, and the oldest beyond
+        ``MAX_TRANSITIONS`` and ``MAX_STARTS``."""
 
         def work(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM alert_transitions WHERE ts<?", (now - self.retention,))
-            db.execute(
-                "DELETE FROM alert_transitions WHERE id <= (SELECT id FROM alert_transitions"
-                " ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                (MAX_TRANSITIONS,),
-            )
+            for table, most in _PRUNED:
+                db.execute(f"DELETE FROM {table} WHERE ts<?", (now - self.retention,))
+                db.execute(
+                    f"DELETE FROM {table} WHERE id <= (SELECT id FROM {table}"
+                    " ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                    (most,),
+                )
 
         self._run(work)
 

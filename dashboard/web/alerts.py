@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from dashboard.runtime import Runtime
     from dashboard.web.auth import Auth
 
+    Snapshot = tuple[list[Alert], list[Transition], list[Silence], list[dict[str, Any]],
+                     list[float]]  # fmt: skip
+
 log = logging.getLogger(__name__)
 DISABLED = "alerts are disabled ([alerts] enabled = false)"
 STORE_TIMEOUT = 5.0  # seconds a read or change of the alerts store may take
@@ -83,19 +86,21 @@ class Store:
             raise StoreBusy(BUSY) from None
 
     def snapshot(self) -> dict[str, Any]:
-        """Instances, recent transitions, active silences and the rules' lines (one trip
-        to a worker)."""
+        """Instances, recent transitions, active silences, the rules' lines and the
+        process's starts (one trip to a worker)."""
         view, now = self.view, self.runtime.clock()
 
-        def read() -> tuple[list[Alert], list[Transition], list[Silence], list[dict[str, Any]]]:
-            return view.alerts(), view.transitions(RECENT), view.silences(), view.rule_lines()
+        def read() -> Snapshot:
+            return (view.alerts(), view.transitions(RECENT), view.silences(), view.rule_lines(),
+                    view.restarts())  # fmt: skip
 
-        alerts, transitions, silences, rules = self.call(read)
+        alerts, transitions, silences, rules, restarts = self.call(read)
         return {
             "alerts": [a.as_dict() for a in alerts],
             "transitions": [t.as_dict() for t in transitions[-RECENT:]],
             "silences": [s.as_dict() for s in silences if s.active(now)],
             "rules": rules,
+            "restarts": restarts[-RECENT:],
         }
 
     def active_silences(self) -> list[dict[str, Any]]:
@@ -281,9 +286,10 @@ def _same_origin_check() -> None:
 
 @bp.get("/api/alerts")
 def api_alerts() -> Any:
-    """Every alert instance and the recent transitions (newest last)."""
+    """Every alert instance, the recent transitions and the process's starts (newest last)."""
     state = _http_store().snapshot()
-    return jsonify(alerts=state["alerts"], transitions=state["transitions"])
+    return jsonify(alerts=state["alerts"], transitions=state["transitions"],
+                   restarts=state["restarts"])  # fmt: skip
 
 
 @bp.get("/api/silences")

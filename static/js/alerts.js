@@ -69,11 +69,11 @@ export class AlertsChannel extends NamespaceChannel {
 
 /**
  * The page's alerts: state from the channel, the badge and the panel. onChange(state) after
- * every change ({rules, alerts, transitions, silences}); onOpen(alert) for a click on one.
+ * every change ({rules, alerts, transitions, silences, restarts}); onOpen(alert) for a click on one.
  */
 export class Alerts {
   constructor({ connection, badge, panel, onChange, onOpen }) {
-    this.state = { rules: [], alerts: [], transitions: [], silences: [] };
+    this.state = { rules: [], alerts: [], transitions: [], silences: [], restarts: [] };
     this.onChange = onChange;
     this.badge = new AlertsBadge(badge, () => this.panel.toggle());
     this.panel = new AlertsPanel(panel, {
@@ -93,7 +93,8 @@ export class Alerts {
 
   replace(ack) {
     this.state = { rules: ack.rules || [], alerts: ack.alerts || [],
-      transitions: ack.transitions || [], silences: ack.silences || [] };
+      transitions: ack.transitions || [], silences: ack.silences || [],
+      restarts: ack.restarts || [] };
     this.changed();
   }
 

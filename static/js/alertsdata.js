@@ -1,11 +1,12 @@
 // The alerts' data for the page: glob matching (Python's fnmatchcase, as the server matches
 // rules and silences), the alert list kept up to date from `alert` pushes, the badge's
 // counts, the panel's groups, and each chart's overlay (threshold lines, firing bands,
-// transition marks) as plotly shapes. Pure (no DOM), so Node can test it.
+// transition and restart marks) as plotly shapes. Pure (no DOM), so Node can test it.
 
 export const FIRING = new Set(["warning", "critical"]);
 export const MAX_TRANSITIONS = 100; // what a subscribe sends; pushes keep the list at this
 const MARKS_PER_CHART = 20; // the newest transitions marked on one chart's time axis
+const RESTARTS_PER_CHART = 10; // the newest of the server's starts marked on one chart
 const FOREVER_MS = Date.UTC(2100, 0, 1); // the right edge of a band still firing (clipped)
 const SEVERITY = { critical: 3, warning: 2, pending: 1, ok: 0 };
 
@@ -193,26 +194,53 @@ export function firingBands(transitions, alerts = []) {
 }
 
 /**
- * One chart's overlay: `shapes` (threshold lines, firing bands, transition marks) and a
- * `key` that changes only when they do, so the chart is redrawn for alerts only then.
- * host: the chart's host; series: its series names; colors: {warn, crit, ok, pending};
- * cores: the host's CPU cores, for per-core thresholds; window: the seconds the chart spans
- * (marks closer than an eighth of it share one word: the newest).
+ * One chart's overlay: `shapes` (threshold lines, firing bands, transition and restart
+ * marks) and a `key` that changes only when they do, so the chart is redrawn for alerts
+ * only then. host: the chart's host; series: its series names; colors: {warn, crit, ok,
+ * pending, restart}; cores: the host's CPU cores, for per-core thresholds; window: the
+ * seconds the chart spans (marks closer than an eighth of it share one word: the newest);
+ * restarts: the server's starts (unix s, oldest first); end: the chart's newest time (unix
+ * s; null before its first point), so only the restarts inside its window are marked.
  */
 export function chartOverlay({ host, series, rules, alerts, transitions, colors, cores = 0,
-  window = 300 }) {
+  window = 300, restarts = [], end = null }) {
   const names = new Set(series);
   const mine = (item) => item.host === host && names.has(item.series);
   const lines = thresholdLines(rules, host, series, cores);
   const bands = firingBands(transitions.filter(mine), alerts.filter(mine));
   const marks = transitions.filter(mine).slice(-MARKS_PER_CHART);
   const worded = wordedMarks(marks, window);
+  const starts = restartMarks(restarts, window, end);
+  const startWords = spacedWords(starts, window);
   const shapes = [
     ...bands.map((band) => bandShape(band, colors)),
     ...lines.map((line) => lineShape(line, colors)),
     ...marks.map((mark) => markShape(mark, colors, worded.has(mark))),
+    ...starts.map((ts) => restartShape(ts, colors, startWords.has(ts))),
   ];
-  return { shapes, key: JSON.stringify(shapes), lines, bands, marks };
+  return { shapes, key: JSON.stringify(shapes), lines, bands, marks, restarts: starts };
+}
+
+/**
+ * The server's starts a chart marks: those inside its window (`end - window` on; every one
+ * while `end` is unknown), the newest `RESTARTS_PER_CHART`, oldest first.
+ */
+export function restartMarks(restarts, window, end = null) {
+  const from = isNumber(end) ? end - window : -Infinity;
+  return (restarts || []).filter((ts) => isNumber(ts) && ts >= from)
+    .sort((a, b) => a - b).slice(-RESTARTS_PER_CHART);
+}
+
+/** Of times (oldest first) those that get a word: the newest of any within window / 8. */
+function spacedWords(times, window) {
+  const worded = new Set();
+  let next = Infinity;
+  for (const ts of [...times].reverse()) {
+    if (next - ts < window / 8) continue;
+    worded.add(ts);
+    next = ts;
+  }
+  return worded;
 }
 
 function levelColor(state, colors) {
@@ -259,6 +287,19 @@ function markShape(mark, colors, worded) {
   if (worded) {
     shape.label = { text: mark.state === "ok" ? "resolved" : mark.state, textposition: "end",
       textangle: 0, xanchor: "right", font: { size: 9, color } };
+  }
+  return shape;
+}
+
+// A restart's word sits at the foot of its line, a transition's at the top: never on each
+// other.
+function restartShape(ts, colors, worded) {
+  const color = colors.restart ?? colors.pending ?? colors.ok;
+  const shape = { type: "line", name: "restart", xref: "x", yref: "paper", x0: ts * 1000,
+    x1: ts * 1000, y0: 0, y1: 1, layer: "above", line: { color, width: 1, dash: "dot" } };
+  if (worded) {
+    shape.label = { text: "restart", textposition: "start", textangle: 0, xanchor: "right",
+      yanchor: "bottom", font: { size: 9, color } };
   }
   return shape;
 }

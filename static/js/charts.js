@@ -4,8 +4,9 @@
 // chosen time window: every sample up to 5 minutes; beyond, live samples are merged into
 // buckets (the window's step, buckets.js) so a 7-day chart holds about as many points as a
 // 5-minute one. Alerts draw on the charts of their series (alertsdata.js chartOverlay):
-// thresholds as dashed lines, firing periods as bands, transitions as marks on the time
-// axis; a chart takes new shapes only when its own overlay changed, in the next redraw.
+// thresholds as dashed lines, firing periods as bands, transitions and the server's restarts
+// as marks on the time axis; a chart takes new shapes only when its own overlay changed, in
+// the next redraw.
 
 import { chartOverlay, collectorOf } from "./alertsdata.js";
 import { Bucket, bucketKey, bucketStep, gapBefore, isBucketed } from "./buckets.js";
@@ -66,7 +67,8 @@ function theme() {
     font: cssVar("--font-ui") || "system-ui, sans-serif",
     palette,
     alerts: { warn: cssVar("--warn") || "#e3b341", crit: cssVar("--bad") || "#f85149",
-      ok: cssVar("--ok") || "#3fb950", pending: cssVar("--text-muted") || "#93a0b4" },
+      ok: cssVar("--ok") || "#3fb950", pending: cssVar("--text-muted") || "#93a0b4",
+      restart: cssVar("--text-muted") || "#93a0b4" },
   };
 }
 
@@ -484,7 +486,8 @@ class Chart {
    * the next flush, with the points, in one redraw). */
   setAlerts(state) {
     const overlay = chartOverlay({ ...state, series: this.series.map((s) => s.name),
-      colors: this.board.theme.alerts, cores: this.board.cores, window: this.window });
+      colors: this.board.theme.alerts, cores: this.board.cores, window: this.window,
+      end: this.board.latestTs });
     if (overlay.key === this.overlayKey) return false;
     this.overlayKey = overlay.key;
     this.overlay = overlay.shapes;

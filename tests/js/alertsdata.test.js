@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { addTransition, alertKey, applyTransition, badgeCounts, chartOverlay, collectorOf,
-  escapeGlob, firingBands, formatDuration, globMatch, panelGroups, silenceMatchers,
-  silenceMatches, thresholdLines, wordedMarks } from "../../static/js/alertsdata.js";
+  escapeGlob, firingBands, formatDuration, globMatch, panelGroups, restartMarks,
+  silenceMatchers, silenceMatches, thresholdLines, wordedMarks } from "../../static/js/alertsdata.js";
 
 const COLORS = { warn: "#e3b341", crit: "#f85149", ok: "#3fb950", pending: "#93a0b4" };
 const RULES = [
@@ -228,6 +228,39 @@ describe("chartOverlay", () => {
     assert.equal(one.key, same.key);
     assert.notEqual(one.key, other.key);
     assert.equal(one.shapes.length, 2, "the two threshold lines");
+  });
+});
+
+describe("restart marks", () => {
+  const base = { host: "web-1", series: ["filesystem.root.used_percent"], rules: [],
+    alerts: [], transitions: [], colors: { ...COLORS, restart: "#9aa4b2" } };
+
+  it("marks the server's starts inside the chart's window, each a worded dotted line", () => {
+    const overlay = chartOverlay({ ...base, restarts: [100, 1000, 1200], window: 300,
+      end: 1250 });
+    assert.deepEqual(overlay.restarts, [1000, 1200]);
+    const [older, newer] = overlay.shapes;
+    assert.deepEqual([newer.name, newer.x0, newer.x1, newer.yref, newer.line.dash,
+      newer.line.color], ["restart", 1_200_000, 1_200_000, "paper", "dot", "#9aa4b2"]);
+    assert.equal(newer.label.text, "restart");
+    assert.equal(newer.label.textposition, "start", "at the foot: transitions word the top");
+    assert.equal(older.label.text, "restart", "200 s apart: room for both words");
+  });
+
+  it("words the newest of starts close together, all of them before the first point", () => {
+    assert.deepEqual(restartMarks([5, 1, 3], 60), [1, 3, 5], "no end yet: every one, sorted");
+    assert.deepEqual(restartMarks([1, 2, "x", null], 60, 100), []);
+    const close = chartOverlay({ ...base, restarts: [990, 1000], window: 300, end: 1000 });
+    assert.deepEqual(close.shapes.map((s) => Boolean(s.label)), [false, true]);
+    const many = restartMarks(Array.from({ length: 30 }, (_, i) => i), 600, 30);
+    assert.deepEqual([many.length, many[0]], [10, 20], "the newest ten");
+  });
+
+  it("change the overlay's key", () => {
+    const before = chartOverlay({ ...base, restarts: [] });
+    const after = chartOverlay({ ...base, restarts: [10] });
+    assert.notEqual(before.key, after.key);
+    assert.equal(chartOverlay({ ...base, restarts: [10] }).key, after.key);
   });
 });
 
