@@ -26,6 +26,7 @@ class FakeAlerts:
         self.history: list[Transition] = []
         self.active: dict[str, Silence] = {}
         self.callbacks: list[Callable[[Transition, Alert], None]] = []
+        self.silence_callbacks: list[Callable[[list[Silence]], None]] = []
         self.acks: list[tuple[Key, str, str]] = []
         self.starts: list[float] = [clock()]  # this "process" started when the fake was made
         self._ids = itertools.count(1)
@@ -41,6 +42,14 @@ class FakeAlerts:
         self.history.append(transition)
         for callback in self.callbacks:
             callback(transition, alert)
+
+    def expire(self) -> None:
+        """Silences past their end go, and the callbacks hear of it (as the engine's
+        evaluation and ``deliver`` do)."""
+        now = self.clock()
+        self.active = {sid: s for sid, s in self.active.items() if s.active(now)}
+        for callback in self.silence_callbacks:
+            callback(self.silences())
 
     def alerts(self) -> list[Alert]:
         return sorted(self.instances.values(), key=lambda a: a.key)
@@ -83,6 +92,9 @@ class FakeAlerts:
 
     def on_transition(self, callback: Callable[[Transition, Alert], None]) -> None:
         self.callbacks.append(callback)
+
+    def on_silences_changed(self, callback: Callable[[list[Silence]], None]) -> None:
+        self.silence_callbacks.append(callback)
 
     def status(self) -> dict[str, Any]:
         firing = sum(a.state.firing for a in self.instances.values())

@@ -211,13 +211,17 @@ def test_fifty_crossings_in_ten_minutes_give_at_most_one_notice(rig):
 
 def test_silence_holds_notices_and_expires_by_itself(rig):
     r = rig()
+    told: list[list] = []
+    r.engine.on_silences_changed(told.append)
     silence = r.engine.add_silence({"host": "h*"}, r.clock.now + 600, "maintenance", "ops")
     r.run([96] * 10)
     assert r.state() is State.CRITICAL and r.outbox.notices == []
     assert next(a for a in r.engine.alerts()).silenced == silence.id
+    assert told == [], "a silence made is its maker's to tell"
     r.clock.now += 600
-    r.run([96])
+    r.run([96] * 2)
     assert r.engine.silences() == [] and r.outbox.kinds() == ["firing"]
+    assert told == [[]], "its expiry is told once, on delivery"
     with pytest.raises(ValueError, match="comment"):
         r.engine.add_silence({"host": "*"}, r.clock.now + 60, " ", "ops")
     with pytest.raises(ValueError, match="30 days"):

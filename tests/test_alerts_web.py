@@ -118,6 +118,35 @@ def test_silence_and_ack_over_the_socket(sock, fake, key, clock):
     assert ask(sock, "subscribe")["alerts"][0]["silenced"] == "s1"
 
 
+def test_silences_and_acks_are_pushed_to_every_subscriber_at_once(app, sock, fake, key, clock):
+    other = app.extensions["socketio"].test_client(app, namespace="/alerts")
+    ask(other, "subscribe")
+    fake.move(key, State.WARNING, 92.0, 90.0)
+    other.get_received("/alerts")
+
+    def news() -> list[tuple[str, Any]]:
+        return [(m["name"], m["args"][0]) for m in other.get_received("/alerts")]
+
+    made = ask(sock, "silence", silence_body(clock))
+    [(event, body)] = news()
+    assert event == "silences" and [s["id"] for s in body["silences"]] == [made["id"]]
+    assert body["silences"][0]["comment"] == "disk swap"
+    ask(sock, "ack", key.as_dict())
+    assert news() == [("acked", {**key.as_dict(), "acked": True,
+                                 "by": fake.acks[0][1]})]  # fmt: skip
+    assert app.test_client().delete(f"/api/silences/{made['id']}").status_code == 200
+    assert news() == [("silences", {"silences": []})], "ended over HTTP"
+    ask(sock, "silence", silence_body(clock, ends=clock() + 60))
+    news()
+    clock.now += 61
+    fake.expire()
+    assert news() == [("silences", {"silences": []})], "expired"
+    assert ask(sock, "silence", silence_body(clock, comment=""))["ok"] is False
+    assert app.test_client().delete("/api/silences/nope").status_code == 404
+    assert news() == [], "nothing changed, nothing pushed"
+    other.disconnect("/alerts")
+
+
 @pytest.mark.parametrize(
     ("event", "payload", "error"),
     [
@@ -432,6 +461,9 @@ def test_a_real_rule_pushes_and_takes_silence_and_ack_over_the_socket(live, sio_
     client = sio_client(live.server.url, ["/alerts"], auth={"token": TOKEN})
     pushed: list[dict[str, Any]] = []
     client.on("alert", pushed.append, namespace="/alerts")
+    news: list[dict[str, Any]] = []
+    client.on("silences", news.append, namespace="/alerts")
+    client.on("acked", news.append, namespace="/alerts")
     ack = client.call("subscribe", namespace="/alerts", timeout=10)
     assert ack["ok"] is True and {"alerts", "transitions", "silences", "rules"} <= set(ack)
     assert ack["restarts"] and ack["restarts"][-1] <= time.time(), "this server's start"
@@ -448,6 +480,8 @@ def test_a_real_rule_pushes_and_takes_silence_and_ack_over_the_socket(live, sio_
     instance = {k: critical[k] for k in ("rule", "host", "series")}
     acked = client.call("ack", {**instance, "comment": "looking"}, namespace="/alerts")
     assert acked["ok"] is True and acked["alert"]["acked"] is True
+    wait_until(lambda: {**instance, "acked": True} in [
+        {k: v for k, v in n.items() if k != "by"} for n in news], "the acked push")  # fmt: skip
     wanted = {"matchers": {"rule": "fill"}, "ends": time.time() + 600,
               "comment": "filling on purpose"}  # fmt: skip
     made = client.call("silence", wanted, namespace="/alerts")
@@ -457,7 +491,11 @@ def test_a_real_rule_pushes_and_takes_silence_and_ack_over_the_socket(live, sio_
     bad = client.call("silence", {"matchers": {"rule": "fill"}, "ends": 1, "comment": "x"},
                       namespace="/alerts")  # fmt: skip
     assert bad["ok"] is False and bad["error"].startswith("ends: ")
+    wait_until(lambda: any(s["id"] == made["id"] for n in news for s in n.get("silences", [])),
+               "the silences push")  # fmt: skip
     assert live.send("DELETE", f"/api/silences/{made['id']}", **BEARER)[0] == 200
+    wait_until(lambda: "silences" in news[-1] and all(s["id"] != made["id"] for s in
+               news[-1]["silences"]), "the push of its end")  # fmt: skip
 
 
 @pytest.mark.server

@@ -135,6 +135,8 @@ class Engine:
         self._silences: dict[str, Silence] = {}
         self._dirty: set[Key] = set()
         self._callbacks: list[Callable[[Transition, Alert], None]] = []
+        self._silence_callbacks: list[Callable[[list[Silence]], None]] = []
+        self._expired = False  # silences ended in an evaluation, not yet told (``deliver``)
         self.started = clock()
         self._starts: list[float] = []  # this process's start and earlier ones, oldest first
         self.dropped = 0
@@ -198,6 +200,7 @@ class Engine:
             self._stale(sources.seen, now, changes)
             self._failing(sources.failures, now, changes)
             expired = self._expire(now)
+            self._expired = self._expired or bool(expired)
             notices = self._notices(now)
             self._recent.extend(changes)
             self._dirty.update(t.key for t in changes)
@@ -359,8 +362,9 @@ class Engine:
         outbox: Outbox | None,
         now: float,
     ) -> None:
-        """Push each transition to the callbacks, offer each notice to the outbox (noting
-        the ones it took), then let it send what its grouping holds."""
+        """Push each transition to the callbacks, and the active silences when some expired
+        since the last call; offer each notice to the outbox (noting the ones it took), then
+        let it send what its grouping holds."""
         for transition in transitions:
             with self._lock:
                 inst = self._instances.get(transition.key)
@@ -368,6 +372,12 @@ class Engine:
             for callback in self._callbacks:
                 if alert is not None:
                     callback(transition, alert)
+        with self._lock:
+            expired, self._expired = self._expired, False
+        if expired:
+            active = self.silences()
+            for told in self._silence_callbacks:
+                told(active)
         if outbox is None:
             return
         for notice in notices:
@@ -522,6 +532,9 @@ class Engine:
 
     def on_transition(self, callback: Callable[[Transition, Alert], None]) -> None:
         self._callbacks.append(callback)
+
+    def on_silences_changed(self, callback: Callable[[list[Silence]], None]) -> None:
+        self._silence_callbacks.append(callback)
 
     # -- health ----------------------------------------------------------------------------------
 

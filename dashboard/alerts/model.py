@@ -189,3 +189,9 @@ class AlertsView(Protocol):
     def on_transition(self, callback: Callable[[Transition, Alert], None]) -> None:
         """Call ``callback`` on the event loop for every transition (the ``alert`` push)."""
         ...
+
+    def on_silences_changed(self, callback: Callable[[list[Silence]], None]) -> None:
+        """Call ``callback`` on the event loop with the active silences after some expired
+        (the ``silences`` push). Changes made through ``add_silence`` and
+        ``remove_silence`` are not told: their caller knows of them."""
+        ...

@@ -94,6 +94,17 @@ class Hub:
         client."""
         self.emitter.emit("alert", body, namespace="/alerts", to=self.ALERTS_ROOM)
 
+    def publish_silences(self, silences: list[dict[str, Any]]) -> None:
+        """The active silences (``Silence.as_dict()``) after one was made, ended or expired,
+        one emit for every ``/alerts`` client."""
+        body = {"silences": silences}
+        self.emitter.emit("silences", body, namespace="/alerts", to=self.ALERTS_ROOM)
+
+    def publish_acked(self, body: dict[str, Any]) -> None:
+        """An alert acknowledged (``{rule, host, series, acked, by}``), one emit for every
+        ``/alerts`` client."""
+        self.emitter.emit("acked", body, namespace="/alerts", to=self.ALERTS_ROOM)
+
     def _follow(self, sids: set[str], sid: str, following: bool, room: str, namespace: str) -> None:
         with self._lock:
             if following:

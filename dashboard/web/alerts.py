@@ -1,7 +1,10 @@
 """Alerts for clients: the ``/alerts`` namespace and ``/api/alerts``, ``/api/silences``.
 
 Both read and change the engine through ``model.AlertsView`` only, and every call that may
-touch its SQLite file runs in a native worker with a timeout, never on the event loop. The
+touch its SQLite file runs in a native worker with a timeout, never on the event loop.
+Subscribers hear of every change at once, through the hub: ``alert`` per transition,
+``silences`` (the active ones) after a silence is made, ended or expires, ``acked`` after an
+acknowledgement, whichever client, socket or HTTP, made it. The
 socket and HTTP share the request parsing (``alertrequests``), so a bad silence gets the same
 answer either way. With ``[alerts] enabled = false`` there is no engine: the namespace acks
 every request with ``DISABLED`` and the routes answer 404 with it.
@@ -57,7 +60,8 @@ def view_of(runtime: Runtime) -> AlertsView | None:
 
 
 def wire(runtime: Runtime) -> None:
-    """Push every transition to ``/alerts`` clients (the engine calls this on the loop)."""
+    """Push every transition, and the silences when some expired, to ``/alerts`` clients
+    (the engine calls these on the loop)."""
     view = view_of(runtime)
     if view is not None:
         hub = runtime.hub
@@ -69,6 +73,12 @@ def wire(runtime: Runtime) -> None:
             hub.publish_alert({**transition.as_dict(), **extra})
 
         view.on_transition(push)
+        view.on_silences_changed(lambda silences: push_silences(runtime, silences))
+
+
+def push_silences(runtime: Runtime, silences: list[Silence]) -> None:
+    now = runtime.clock()
+    runtime.hub.publish_silences([s.as_dict() for s in silences if s.active(now)])
 
 
 class Store:
@@ -108,17 +118,34 @@ class Store:
         return [s.as_dict() for s in self.call(view.silences) if s.active(now)]
 
     def silence(self, wanted: SilenceRequest, by: str) -> Silence:
+        """Make a silence, then push the active ones to every subscriber."""
         view = self.view
 
-        def add() -> Silence:
+        def add() -> tuple[Silence, list[Silence]]:
             try:
-                return view.add_silence(wanted.matchers, wanted.ends, wanted.comment, by)
+                made = view.add_silence(wanted.matchers, wanted.ends, wanted.comment, by)
             except ValueError as exc:
                 raise RequestError(str(exc)) from None
+            return made, view.silences()
 
-        return self.call(add)
+        made, active = self.call(add)
+        push_silences(self.runtime, active)
+        return made
+
+    def remove_silence(self, silence_id: str) -> bool:
+        """End a silence now (False: there is no such active one), then push the rest."""
+        view = self.view
+
+        def remove() -> tuple[bool, list[Silence]]:
+            return view.remove_silence(silence_id), view.silences()
+
+        removed, active = self.call(remove)
+        if removed:
+            push_silences(self.runtime, active)
+        return removed
 
     def ack(self, wanted: AckRequest, by: str) -> Alert:
+        """Acknowledge a firing alert, then tell every subscriber (``acked``)."""
         view, key = self.view, wanted.key
 
         def ack() -> Alert:
@@ -131,7 +158,9 @@ class Store:
             except ValueError as exc:
                 raise RequestError(str(exc)) from None
 
-        return self.call(ack)
+        alert = self.call(ack)
+        self.runtime.hub.publish_acked({**alert.key.as_dict(), "acked": True, "by": by})
+        return alert
 
 
 class StoreBusy(Exception):
@@ -315,7 +344,7 @@ def api_remove_silence(silence_id: str) -> Any:
     store = _http_store()
     _same_origin_check()
     wanted = parse_silence_id(silence_id)
-    if not store.call(lambda: store.view.remove_silence(wanted)):
+    if not store.remove_silence(wanted):
         raise _Refused(404, f"no active silence {wanted[:64]!r}")
     log.info("silence %s removed over HTTP (%s)", wanted, _who("token" if _bearer() else "http"))
     return jsonify(id=wanted)

@@ -1,34 +1,40 @@
-// Alerts on the page: the /alerts channel (subscribe for the state, `alert` pushes, silence
-// and ack requests), the header badge (firing alerts, red for critical, amber for warning)
+// Alerts on the page: the /alerts channel (subscribe for the state; `alert`, `silences` and
+// `acked` pushes; silence and ack requests), the header badge (firing alerts, red for critical, amber for warning)
 // and the panel it opens (firing, pending, silenced, recent transitions), where a click on
 // an alert opens its chart and each alert can be silenced (for a while, with a comment) or
 // acknowledged. The data logic is in alertsdata.js; the charts draw the overlay.
 
-import { addTransition, alertKey, applyTransition, badgeCounts, formatDuration, panelGroups,
-  silenceMatchers } from "./alertsdata.js";
+import { addTransition, alertKey, applyAck, applySilences, applyTransition, badgeCounts,
+  formatDuration, panelGroups, silenceMatchers } from "./alertsdata.js";
 import { NamespaceChannel } from "./connection.js";
 import { formatClock, formatValue } from "./format.js";
 
 const REQUEST_TIMEOUT_MS = 8000;
 const RETRY_MS = 3000;
-// Silences and acks made from other pages or the API carry no push: ask again now and then.
-const REFRESH_MS = 60000;
 const DURATIONS = [["30 min", 1800], ["1 h", 3600], ["4 h", 14400], ["1 day", 86400],
   ["7 days", 604800]];
 const SCOPES = [["alert", "this alert"], ["host", "this rule on this host"],
   ["rule", "this rule everywhere"]];
 
-/** /alerts: `subscribe` acks {alerts, transitions, silences, rules}; `alert` pushes follow. */
+/**
+ * /alerts: `subscribe` acks {alerts, transitions, silences, rules, restarts}; `alert`,
+ * `silences` and `acked` pushes follow, whoever made the change, so the page never polls.
+ * Every (re)connect subscribes again (NamespaceChannel): what was missed meanwhile.
+ */
 export class AlertsChannel extends NamespaceChannel {
-  /** handlers: onState(ack), onTransition(transition), onError(message or null). */
+  /** handlers: onState(ack), onTransition(transition), onSilences(silences),
+   * onAcked({rule, host, series, acked, by}), onError(message or null). */
   constructor(connection, handlers) {
     super(connection, "/alerts", handlers);
     connection.add(this);
-    this.timer = setInterval(() => this.socket.connected && this.subscribe(), REFRESH_MS);
   }
 
   events() {
-    return { alert: (transition) => this.handlers.onTransition?.(transition) };
+    return {
+      alert: (transition) => this.handlers.onTransition?.(transition),
+      silences: (body) => this.handlers.onSilences?.(body?.silences || []),
+      acked: (news) => this.handlers.onAcked?.(news),
+    };
   }
 
   subscribe() {
@@ -61,10 +67,6 @@ export class AlertsChannel extends NamespaceChannel {
     });
   }
 
-  close() {
-    clearInterval(this.timer);
-    super.close();
-  }
 }
 
 /**
@@ -87,6 +89,8 @@ export class Alerts {
     this.channel = new AlertsChannel(connection, {
       onState: (ack) => this.replace(ack),
       onTransition: (transition) => this.transition(transition),
+      onSilences: (silences) => this.silences(silences),
+      onAcked: (news) => this.acked(news),
       onError: (message) => this.panel.setError(message),
     });
   }
@@ -106,6 +110,20 @@ export class Alerts {
     this.changed();
   }
 
+  /** A `silences` push: the active silences, and which alerts they hold now. */
+  silences(silences) {
+    this.state = { ...this.state, silences,
+      alerts: applySilences(this.state.alerts, silences) };
+    this.changed();
+  }
+
+  acked(news) {
+    const alerts = applyAck(this.state.alerts, news);
+    if (alerts === this.state.alerts) return; // this page's own ack, applied from its answer
+    this.state = { ...this.state, alerts };
+    this.changed();
+  }
+
   changed() {
     this.badge.show(badgeCounts(this.state.alerts));
     this.panel.show(this.state);
@@ -115,8 +133,7 @@ export class Alerts {
   async silence(alert, { seconds, comment, scope }) {
     const ack = await this.channel.request("silence", { matchers: silenceMatchers(alert, scope),
       ends: Date.now() / 1000 + seconds, comment });
-    if (ack.ok) this.channel.subscribe(); // the alerts it covers show as silenced
-    return ack;
+    return ack; // the `silences` push that follows shows the alerts it covers as silenced
   }
 
   async ack(alert) {
@@ -144,8 +161,7 @@ export class Alerts {
     } catch (err) {
       return { ok: false, error: err.message };
     }
-    this.channel.subscribe();
-    return { ok: true };
+    return { ok: true }; // the `silences` push that follows drops it from the panel
   }
 }
 

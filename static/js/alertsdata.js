@@ -117,6 +117,30 @@ export function applyTransition(alerts, transition) {
   return next;
 }
 
+/**
+ * The alert list under a `silences` push (the active silences): an alert keeps its silence
+ * while that one is active, else takes the first active one that matches it, else none (as
+ * the server decides). Alerts that do not change stay the same objects.
+ */
+export function applySilences(alerts, silences) {
+  const active = silences || [];
+  const ids = new Set(active.map((s) => s.id));
+  return alerts.map((alert) => {
+    if (alert.silenced && ids.has(alert.silenced)) return alert;
+    const silenced = active.find((s) => silenceMatches(s, alert))?.id ?? null;
+    return silenced === (alert.silenced ?? null) ? alert : { ...alert, silenced };
+  });
+}
+
+/** The alert list under an `acked` push ({rule, host, series, acked, by}); the same list
+ * when it changes nothing. */
+export function applyAck(alerts, news) {
+  const key = alertKey(news);
+  const acked = news.acked !== false;
+  if (!alerts.some((a) => alertKey(a) === key && a.acked !== acked)) return alerts;
+  return alerts.map((a) => (alertKey(a) === key ? { ...a, acked } : a));
+}
+
 /** The transitions with one more, oldest first, each once (a push may repeat the ack's). */
 export function addTransition(transitions, transition, max = MAX_TRANSITIONS) {
   const id = transitionId(transition);

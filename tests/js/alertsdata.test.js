@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { addTransition, alertKey, applyTransition, badgeCounts, chartOverlay, collectorOf,
+import { addTransition, alertKey, applyAck, applySilences, applyTransition, badgeCounts,
+  chartOverlay, collectorOf,
   escapeGlob, firingBands, formatDuration, globMatch, panelGroups, restartMarks,
   silenceMatchers, silenceMatches, thresholdLines, wordedMarks } from "../../static/js/alertsdata.js";
 
@@ -68,6 +69,35 @@ describe("silences", () => {
     assert.deepEqual(silenceMatchers(a, "host"), { rule: "fs-full", host: "web-1" });
     assert.deepEqual(silenceMatchers(a, "rule"), { rule: "fs-full" });
     assert.ok(silenceMatches({ matchers: silenceMatchers(a) }, a));
+  });
+});
+
+describe("silences and acks pushed", () => {
+  const root = alert("critical");
+  const home = alert("warning", { series: "filesystem.home.used_percent", silenced: "s1" });
+  const s1 = { id: "s1", matchers: { series: "*.home.*" } };
+  const s2 = { id: "s2", matchers: { rule: "fs-*" } };
+
+  it("a new silence holds what it matches; one still active keeps its own", () => {
+    const after = applySilences([root, home], [s1, s2]);
+    assert.deepEqual(after.map((a) => a.silenced), ["s2", "s1"]);
+    assert.equal(after[1], home, "unchanged: the same object");
+  });
+
+  it("an ended or expired silence lets go, unless another one matches", () => {
+    assert.deepEqual(applySilences([root, home], [s2]).map((a) => a.silenced), ["s2", "s2"]);
+    const none = applySilences([root, home], []);
+    assert.deepEqual(none.map((a) => a.silenced), [null, null]);
+    assert.equal(none[0], root);
+  });
+
+  it("an ack marks its alert only, once", () => {
+    const news = { rule: root.rule, host: root.host, series: root.series, acked: true,
+      by: "socket from 10.0.0.2" };
+    const after = applyAck([root, home], news);
+    assert.deepEqual(after.map((a) => a.acked), [true, false]);
+    assert.equal(applyAck(after, news), after, "already acked: the same list");
+    assert.equal(applyAck([home], news).length, 1, "an unknown alert adds nothing");
   });
 });
 
