@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import ssl
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,7 +21,10 @@ from tests.waits import wait_until
 
 PATHS = ["/", "/api/collectors", "/api/hosts", "/api/history/cpu?seconds=60", "/metrics",
          "/healthz", "/vendor/plotly.min.js", "/vendor/socket.io.min.js", "/api/nonexistent",
-         "/login", "/static/css/dashboard.css"]  # fmt: skip
+         "/login", "/static/css/dashboard.css", "/api/alerts", "/api/silences"]  # fmt: skip
+# The routes that change something, as (method, rule): each is tried without the token, then
+# with it (a silence made, then ended twice: 201, 200, 404).
+CHANGES = [("POST", "/api/silences"), ("DELETE", "/api/silences/<silence_id>")]
 
 
 def fetch(url: str, context: ssl.SSLContext, **headers: str) -> dict[str, Any]:
@@ -44,6 +48,44 @@ def fetch(url: str, context: ssl.SSLContext, **headers: str) -> dict[str, Any]:
     return {"status": status, "location": location, "json_keys": keys, "size": len(body)}
 
 
+def send(
+    url: str, context: ssl.SSLContext, method: str, body: Any = None, **headers: str
+) -> dict[str, Any]:
+    """A JSON request that changes something: its status and its JSON body."""
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **headers}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = None
+    return {"status": status, "json": answer}
+
+
+def changes(url: str, context: ssl.SSLContext, token: str) -> dict[str, Any]:
+    """Make a silence and end it: without the token (refused, nothing made), then with it."""
+    bearer = {"Authorization": f"Bearer {token}"}
+    body = {"matchers": {"rule": "exposure-walk"}, "ends": time.time() + 600,
+            "comment": "the exposure walk"}  # fmt: skip
+    anonymous_post = send(url + "/api/silences", context, "POST", body)
+    made = send(url + "/api/silences", context, "POST", body, **bearer)
+    target = url + f"/api/silences/{(made['json'] or {}).get('id', 'none')}"
+    anonymous_delete = send(target, context, "DELETE")
+    listed = send(url + "/api/silences", context, "GET", **bearer)
+    ended = send(target, context, "DELETE", **bearer)
+    again = send(target, context, "DELETE", **bearer)
+    return {
+        "anonymous": {"POST": anonymous_post, "DELETE": anonymous_delete},
+        "bearer": {"POST": made, "DELETE": ended, "DELETE again": again},
+        "kept": [s["comment"] for s in (listed["json"] or {}).get("silences", [])],
+    }
+
+
 def connects(url: str, certs: Certificates, namespace: str, **options: Any) -> bool:
     """Whether the server lets this client into ``namespace`` (a refusal is False)."""
     try:
@@ -62,13 +104,15 @@ def walk(url: str, certs: Certificates, token: str) -> dict[str, Any]:
     with urllib.request.urlopen(
         urllib.request.Request(url + "/api/collectors", headers=bearer), context=context
     ) as resp:
-        namespaces = [c["namespace"] for c in json.load(resp)["collectors"]] + ["/fleet"]
+        namespaces = [c["namespace"] for c in json.load(resp)["collectors"]]
+    namespaces += ["/fleet", "/alerts"]
     return {
         "namespaces": namespaces,
         "http": {
             "anonymous": {path: fetch(url + path, context) for path in PATHS},
             "bearer": {path: fetch(url + path, context, **bearer) for path in PATHS},
             "wrong host": fetch(url + "/healthz", context, Host="evil.example"),
+            "changes": changes(url, context, token),
         },
         "sockets": {
             "anonymous": {ns: connects(url, certs, ns) for ns in namespaces},

@@ -25,6 +25,9 @@ from tests.tlsserver import Certificates
 ADDRESS = "198.51.100.7"
 TOKEN = "exposure-test-token-0123456789abcdef"
 PUBLIC = {"/login", "/static/css/dashboard.css"}  # the sign-in form and its stylesheet
+# Signing in and out: forms, public by design, checked with the session's CSRF token (the
+# auth tests), not part of the walk.
+SIGN_IN_OUT = {("POST", "/login"), ("POST", "/logout")}
 
 
 def _ip(*args: str) -> subprocess.CompletedProcess[str]:
@@ -104,10 +107,16 @@ def _check_http(http: dict) -> None:
         assert got["status"] == expected, (path, got)
     assert "collectors" in http["bearer"]["/healthz"]["json_keys"]
     assert http["wrong host"]["status"] == 400
+    changes = http["changes"]
+    for method, got in changes["anonymous"].items():
+        assert got == {"status": 401, "json": {"error": "authentication required"}}, method
+    assert changes["kept"] == ["the exposure walk"], "the refused DELETE ended nothing"
+    made, ended, again = (changes["bearer"][m] for m in ("POST", "DELETE", "DELETE again"))
+    assert (made["status"], ended["status"], again["status"]) == (201, 200, 404), changes
 
 
 def _check_sockets(namespaces: list[str], sockets: dict) -> None:
-    assert {"/cpu", "/memory", "/processes", "/fleet"} <= set(namespaces)
+    assert {"/cpu", "/memory", "/processes", "/fleet", "/alerts"} <= set(namespaces)
     assert sockets["anonymous"] == dict.fromkeys(namespaces, False)
     assert sockets["token"] == dict.fromkeys(namespaces, True)
     assert not any(sockets["wrong token"].values())
@@ -116,12 +125,18 @@ def _check_sockets(namespaces: list[str], sockets: dict) -> None:
 def test_the_walk_covers_every_http_route():
     """A route added later must be walked too (or be listed here as public)."""
     from dashboard import create_app
-    from tests.exposure_walk import PATHS
+    from tests.exposure_walk import CHANGES, PATHS
 
     app = create_app({"server": {"async_mode": "threading"}, "history": {"path": ""}})
     walked = {path.split("?")[0] for path in PATHS}
     for rule in app.url_map.iter_rules():
-        if "GET" not in (rule.methods or ()) or rule.endpoint in {"static"}:
+        if rule.endpoint in {"static"}:
             continue
-        concrete = rule.rule.replace("<name>", "cpu")
-        assert concrete in walked, f"{rule.rule} is not in tests/exposure_walk.py PATHS"
+        methods = set(rule.methods or ()) - {"HEAD", "OPTIONS"}
+        if "GET" in methods:
+            concrete = rule.rule.replace("<name>", "cpu")
+            assert concrete in walked, f"{rule.rule} is not in tests/exposure_walk.py PATHS"
+        for method in sorted(methods - {"GET"}):
+            assert (method, rule.rule) in {*CHANGES, *SIGN_IN_OUT}, (
+                f"{method} {rule.rule} is not in tests/exposure_walk.py CHANGES"
+            )

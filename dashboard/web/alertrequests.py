@@ -44,15 +44,28 @@ def parse_silence(data: Any, now: float) -> SilenceRequest:
         if key not in data:
             raise RequestError(f"{key}: missing (a silence needs matchers, ends and comment)")
     matchers = _matchers(data["matchers"])
-    ends = data["ends"]
-    if isinstance(ends, bool) or not isinstance(ends, (int, float)) or not math.isfinite(ends):
-        raise RequestError(f"ends: expected unix seconds (a number), got {kind(ends, 'json')}")
+    ends = _seconds(data["ends"])
     if ends <= now:
         raise RequestError(f"ends: {ends:.0f} is not in the future (now {now:.0f})")
     if ends > now + MAX_SILENCE:
         days = MAX_SILENCE / 86_400
         raise RequestError(f"ends: {(ends - now) / 86_400:.1f} days ahead; at most {days:g} days")
-    return SilenceRequest(matchers, float(ends), _comment(data["comment"], required=True))
+    return SilenceRequest(matchers, ends, _comment(data["comment"], required=True))
+
+
+def _seconds(value: Any) -> float:
+    """``ends`` as a float: a finite number (JSON's integers may be far beyond any float)."""
+    expected = "ends: expected unix seconds (a number)"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RequestError(f"{expected}, got {kind(value, 'json')}")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        bits = int(value).bit_length()
+        raise RequestError(f"{expected}, got an integer of {bits} bits") from None
+    if not math.isfinite(seconds):
+        raise RequestError(f"{expected}, got {value}")
+    return seconds
 
 
 def _matchers(value: Any) -> dict[str, str]:
@@ -70,6 +83,7 @@ def _matchers(value: Any) -> dict[str, str]:
             )
         if len(glob) > MAX_GLOB:
             raise RequestError(f"matchers.{label}: {len(glob)} characters; at most {MAX_GLOB}")
+        _encodable(f"matchers.{label}", glob)
         matchers[label] = glob
     return matchers
 
@@ -85,6 +99,7 @@ def parse_ack(data: Any) -> AckRequest:
                                f"got {_what(value)}")  # fmt: skip
         if len(value) > MAX_GLOB:
             raise RequestError(f"{label}: {len(value)} characters; at most {MAX_GLOB}")
+        _encodable(label, value)
         labels.append(value)
     comment = _comment(data.get("comment", ""), required=False)
     return AckRequest(Key(*labels), comment)
@@ -104,7 +119,18 @@ def _comment(value: Any, required: bool) -> str:
         raise RequestError("comment: must not be empty (say why the alert is silenced)")
     if len(text) > MAX_COMMENT:
         raise RequestError(f"comment: {len(text)} characters; at most {MAX_COMMENT}")
+    _encodable("comment", text)
     return text
+
+
+def _encodable(name: str, text: str) -> None:
+    """Refuse what JSON can carry but UTF-8 (SQLite, the log, a notice) cannot: a lone
+    surrogate, such as ``"\\ud800"``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise RequestError(f"{name}: not valid text (a lone surrogate at character "
+                           f"{exc.start + 1})") from None  # fmt: skip
 
 
 def _what(value: Any) -> str:
