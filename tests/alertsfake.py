@@ -27,6 +27,7 @@ class FakeAlerts:
         self.active: dict[str, Silence] = {}
         self.callbacks: list[Callable[[Transition, Alert], None]] = []
         self.silence_callbacks: list[Callable[[list[Silence]], None]] = []
+        self.ack_callbacks: list[Callable[[Key, str], None]] = []
         self.acks: list[tuple[Key, str, str]] = []
         self.starts: list[float] = [clock()]  # this "process" started when the fake was made
         self._ids = itertools.count(1)
@@ -95,6 +96,9 @@ class FakeAlerts:
 
     def on_silences_changed(self, callback: Callable[[list[Silence]], None]) -> None:
         self.silence_callbacks.append(callback)
+
+    def on_acked(self, callback: Callable[[Key, str], None]) -> None:
+        self.ack_callbacks.append(callback)
 
     def status(self) -> dict[str, Any]:
         firing = sum(a.state.firing for a in self.instances.values())

@@ -15,7 +15,7 @@ import pytest
 
 from collectors.base import Series
 from dashboard.alerts.engine import Engine, Failures, Seen, Sources
-from dashboard.alerts.model import Key, Notice, State
+from dashboard.alerts.model import Key, Notice, Silence, State
 from dashboard.alerts.rules import check_rule
 from dashboard.alerts.store import AlertStore
 from dashboard.alerts.window import Window
@@ -262,6 +262,30 @@ def test_each_start_is_remembered_and_pruned_with_the_transitions(rig, tmp_path)
     r.engine.close()
     r.open()
     assert r.engine.restarts() == [first + 120, r.clock.now]
+
+
+def test_changes_from_another_web_process_are_told_at_the_next_delivery(rig):
+    r = rig()
+    silences: list[list] = []
+    acks: list[tuple] = []
+    r.engine.on_silences_changed(silences.append)
+    r.engine.on_acked(lambda key, by: acks.append((key, by)))
+    r.run([96] * 3)
+    made = Silence("abc123", {"rule": "full"}, r.clock.now + 600, "elsewhere", r.clock.now, "b")
+    assert r.engine.adopt_silence(made)
+    since = next(a.since for a in r.engine.alerts() if a.key == KEY)
+    assert r.engine.adopt_ack(KEY, since, "socket from b")
+    assert silences == [] and acks == [], "told on the loop, when delivered"
+    r.evaluate()
+    assert [[s.id for s in told] for told in silences] == [["abc123"]]
+    assert acks == [(KEY, "socket from b")]
+    assert r.engine.remove_silence("abc123", elsewhere=True)
+    r.evaluate()
+    assert silences[-1] == [] and len(acks) == 1
+    mine = r.engine.add_silence({"host": "*"}, r.clock.now + 60, "mine", "a")
+    assert r.engine.remove_silence(mine.id)
+    r.evaluate()
+    assert len(silences) == 2, "this process's own changes are its web's to tell"
 
 
 def test_a_broken_file_never_stops_alerting(tmp_path):

@@ -134,6 +134,8 @@ def test_silences_and_acks_are_pushed_to_every_subscriber_at_once(app, sock, fak
     ask(sock, "ack", key.as_dict())
     assert news() == [("acked", {**key.as_dict(), "acked": True,
                                  "by": fake.acks[0][1]})]  # fmt: skip
+    fake.ack_callbacks[0](key, "socket from 10.0.0.9")  # an ack in another web process
+    assert news() == [("acked", {**key.as_dict(), "acked": True, "by": "socket from 10.0.0.9"})]
     assert app.test_client().delete(f"/api/silences/{made['id']}").status_code == 200
     assert news() == [("silences", {"silences": []})], "ended over HTTP"
     ask(sock, "silence", silence_body(clock, ends=clock() + 60))

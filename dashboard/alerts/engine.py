@@ -136,7 +136,11 @@ class Engine:
         self._dirty: set[Key] = set()
         self._callbacks: list[Callable[[Transition, Alert], None]] = []
         self._silence_callbacks: list[Callable[[list[Silence]], None]] = []
-        self._expired = False  # silences ended in an evaluation, not yet told (``deliver``)
+        self._ack_callbacks: list[Callable[[Key, str], None]] = []
+        # Told at the next ``deliver`` (the web tells its own changes at once): silences that
+        # expired, were ended, or came from another web process; acks from another one.
+        self._silences_changed = False
+        self._acked_elsewhere: list[tuple[Key, str]] = []
         self.started = clock()
         self._starts: list[float] = []  # this process's start and earlier ones, oldest first
         self.dropped = 0
@@ -200,7 +204,7 @@ class Engine:
             self._stale(sources.seen, now, changes)
             self._failing(sources.failures, now, changes)
             expired = self._expire(now)
-            self._expired = self._expired or bool(expired)
+            self._silences_changed = self._silences_changed or bool(expired)
             notices = self._notices(now)
             self._recent.extend(changes)
             self._dirty.update(t.key for t in changes)
@@ -362,9 +366,10 @@ class Engine:
         outbox: Outbox | None,
         now: float,
     ) -> None:
-        """Push each transition to the callbacks, and the active silences when some expired
-        since the last call; offer each notice to the outbox (noting the ones it took), then
-        let it send what its grouping holds."""
+        """Push each transition to the callbacks, the active silences when some expired,
+        ended or came from another web process since the last call, and acks made in
+        another one; offer each notice to the outbox (noting the ones it took), then let it
+        send what its grouping holds."""
         for transition in transitions:
             with self._lock:
                 inst = self._instances.get(transition.key)
@@ -373,11 +378,15 @@ class Engine:
                 if alert is not None:
                     callback(transition, alert)
         with self._lock:
-            expired, self._expired = self._expired, False
-        if expired:
+            changed, self._silences_changed = self._silences_changed, False
+            acked, self._acked_elsewhere = self._acked_elsewhere, []
+        if changed:
             active = self.silences()
             for told in self._silence_callbacks:
                 told(active)
+        for key, by in acked:
+            for tell in self._ack_callbacks:
+                tell(key, by)
         if outbox is None:
             return
         for notice in notices:
@@ -460,9 +469,13 @@ class Engine:
                     inst.silenced = silence.id
         return silence
 
-    def remove_silence(self, silence_id: str) -> bool:
+    def remove_silence(self, silence_id: str, *, elsewhere: bool = False) -> bool:
+        """``elsewhere``: it was ended in another web process (the fleet's sync), so the
+        next ``deliver`` tells this one's clients; the web tells of its own at once."""
         with self._lock:
             found = self._silences.pop(silence_id, None)
+            if found is not None and elsewhere:
+                self._silences_changed = True
             for inst in self._instances.values():
                 if inst.silenced == silence_id:
                     inst.silenced = None  # another silence may hold it: the next evaluation says
@@ -500,6 +513,7 @@ class Engine:
             if silence.id in self._silences:
                 return False
             self._silences[silence.id] = silence
+            self._silences_changed = True
             for inst in self._instances.values():
                 if inst.silenced is None and silence.matches(inst.key):
                     inst.silenced = silence.id
@@ -522,6 +536,8 @@ class Engine:
             if newly or not told:
                 self._dirty.add(key)
         if newly:
+            with self._lock:
+                self._acked_elsewhere.append((key, by))
             log.info("alert %s on %s %s acknowledged by %s (in another web process)",
                      key.rule, key.host, key.series, by or "?")  # fmt: skip
         return newly or not told
@@ -535,6 +551,9 @@ class Engine:
 
     def on_silences_changed(self, callback: Callable[[list[Silence]], None]) -> None:
         self._silence_callbacks.append(callback)
+
+    def on_acked(self, callback: Callable[[Key, str], None]) -> None:
+        self._ack_callbacks.append(callback)
 
     # -- health ----------------------------------------------------------------------------------
 

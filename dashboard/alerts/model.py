@@ -192,6 +192,12 @@ class AlertsView(Protocol):
 
     def on_silences_changed(self, callback: Callable[[list[Silence]], None]) -> None:
         """Call ``callback`` on the event loop with the active silences after some expired
-        (the ``silences`` push). Changes made through ``add_silence`` and
-        ``remove_silence`` are not told: their caller knows of them."""
+        or came or ended in another web process (the ``silences`` push). Changes made
+        through ``add_silence`` and ``remove_silence`` here are not told: their caller
+        knows of them."""
+        ...
+
+    def on_acked(self, callback: Callable[[Key, str], None]) -> None:
+        """Call ``callback(key, by)`` on the event loop for an ack made in another web
+        process (the ``acked`` push); an ``ack`` here is its caller's to tell."""
         ...

@@ -162,7 +162,7 @@ class AlertFleet:
                 log.info("alerts: silence %s (made in another web process) holds here too: %s",
                          silence.id, silence.as_dict())  # fmt: skip
         for sid in silence_plan.end:
-            if engine.remove_silence(sid):
+            if engine.remove_silence(sid, elsewhere=True):  # its clients are told on the loop
                 log.info("alerts: silence %s ended (in another web process)", sid)
         for key, since, by in ack_plan.apply:
             engine.adopt_ack(key, since, by)

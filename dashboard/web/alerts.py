@@ -37,7 +37,7 @@ from dashboard.web.origins import allowed_origins
 from dashboard.web.protocol import RequestError, as_object
 
 if TYPE_CHECKING:
-    from dashboard.alerts.model import Alert, AlertsView, Silence, Transition
+    from dashboard.alerts.model import Alert, AlertsView, Key, Silence, Transition
     from dashboard.limits.guard import Limits
     from dashboard.runtime import Runtime
     from dashboard.web.auth import Auth
@@ -74,11 +74,16 @@ def wire(runtime: Runtime) -> None:
 
         view.on_transition(push)
         view.on_silences_changed(lambda silences: push_silences(runtime, silences))
+        view.on_acked(lambda key, by: push_acked(runtime, key, by))
 
 
 def push_silences(runtime: Runtime, silences: list[Silence]) -> None:
     now = runtime.clock()
     runtime.hub.publish_silences([s.as_dict() for s in silences if s.active(now)])
+
+
+def push_acked(runtime: Runtime, key: Key, by: str) -> None:
+    runtime.hub.publish_acked({**key.as_dict(), "acked": True, "by": by})
 
 
 class Store:
@@ -159,7 +164,7 @@ class Store:
                 raise RequestError(str(exc)) from None
 
         alert = self.call(ack)
-        self.runtime.hub.publish_acked({**alert.key.as_dict(), "acked": True, "by": by})
+        push_acked(self.runtime, alert.key, by)
         return alert
 
 
