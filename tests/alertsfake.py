@@ -28,6 +28,7 @@ class FakeAlerts:
         self.callbacks: list[Callable[[Transition, Alert], None]] = []
         self.silence_callbacks: list[Callable[[list[Silence]], None]] = []
         self.ack_callbacks: list[Callable[[Key, str], None]] = []
+        self.rule_callbacks: list[Callable[[list[dict[str, Any]]], None]] = []
         self.acks: list[tuple[Key, str, str]] = []
         self.starts: list[float] = [clock()]  # this "process" started when the fake was made
         self._ids = itertools.count(1)
@@ -99,6 +100,9 @@ class FakeAlerts:
 
     def on_acked(self, callback: Callable[[Key, str], None]) -> None:
         self.ack_callbacks.append(callback)
+
+    def on_rules_changed(self, callback: Callable[[list[dict[str, Any]]], None]) -> None:
+        self.rule_callbacks.append(callback)
 
     def status(self) -> dict[str, Any]:
         firing = sum(a.state.firing for a in self.instances.values())

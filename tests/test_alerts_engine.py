@@ -15,7 +15,7 @@ import pytest
 
 from collectors.base import Series
 from dashboard.alerts.engine import Engine, Failures, Seen, Sources
-from dashboard.alerts.model import Key, Notice, Silence, State
+from dashboard.alerts.model import MAX_SILENCES, Key, Notice, Silence, State
 from dashboard.alerts.rules import check_rule
 from dashboard.alerts.store import AlertStore
 from dashboard.alerts.window import Window
@@ -228,6 +228,10 @@ def test_silence_holds_notices_and_expires_by_itself(rig):
         r.engine.add_silence({"host": "*"}, r.clock.now + 31 * 86_400, "x", "ops")
     with pytest.raises(ValueError, match="unknown key 'hots'"):
         r.engine.add_silence({"hots": "*"}, r.clock.now + 60, "x", "ops")
+    for n in range(MAX_SILENCES - len(r.engine.silences())):
+        r.engine.add_silence({"series": f"s{n}"}, r.clock.now + 60, "bulk", "ops")
+    with pytest.raises(ValueError, match="1000 silences are active already"):
+        r.engine.add_silence({"series": "one-more"}, r.clock.now + 60, "x", "ops")
 
 
 def test_a_restart_mid_alert_neither_forgets_nor_tells_again(rig, tmp_path):
@@ -353,7 +357,15 @@ def test_stale_and_failing_kinds(rig):
 def test_reloaded_rules_keep_the_state_of_instances_whose_rule_stays(rig):
     r = rig([rule(), rule(name="gone")])
     r.run([96] * 3)
+    told: list[list[dict]] = []
+    r.engine.on_rules_changed(told.append)
     words = r.engine.set_rules([rule(crit=97)])
     assert words == ["rule gone removed", "rule full changed"]
     assert [a.key.rule for a in r.engine.alerts()] == ["full"]
     assert r.state() is State.CRITICAL
+    r.engine.deliver([], [], None, r.clock())  # the pages are told at the next delivery
+    assert [[line["name"] for line in lines] for lines in told] == [["full"]]
+    assert told[0][0]["crit"] == 97
+    r.engine.set_rules([rule(crit=97)])
+    r.engine.deliver([], [], None, r.clock())
+    assert len(told) == 1, "no change, nothing told"

@@ -146,6 +146,8 @@ def test_silences_and_acks_are_pushed_to_every_subscriber_at_once(app, sock, fak
     assert ask(sock, "silence", silence_body(clock, comment=""))["ok"] is False
     assert app.test_client().delete("/api/silences/nope").status_code == 404
     assert news() == [], "nothing changed, nothing pushed"
+    fake.rule_callbacks[0]([{"name": "disk-full", "crit": 97.0}])  # a reload changed the rules
+    assert news() == [("rules", {"rules": [{"name": "disk-full", "crit": 97.0}]})]
     other.disconnect("/alerts")
 
 

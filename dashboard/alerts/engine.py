@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from dashboard.alerts.model import (
     MATCHER_KEYS,
     MAX_SILENCE,
+    MAX_SILENCES,
     Alert,
     Key,
     Notice,
@@ -137,6 +138,8 @@ class Engine:
         self._callbacks: list[Callable[[Transition, Alert], None]] = []
         self._silence_callbacks: list[Callable[[list[Silence]], None]] = []
         self._ack_callbacks: list[Callable[[Key, str], None]] = []
+        self._rule_callbacks: list[Callable[[list[dict[str, Any]]], None]] = []
+        self._rules_changed = False  # by a reload: told at the next ``deliver``
         # Told at the next ``deliver`` (the web tells its own changes at once): silences that
         # expired, were ended, or came from another web process; acks from another one.
         self._silences_changed = False
@@ -380,6 +383,11 @@ class Engine:
         with self._lock:
             changed, self._silences_changed = self._silences_changed, False
             acked, self._acked_elsewhere = self._acked_elsewhere, []
+            rules_changed, self._rules_changed = self._rules_changed, False
+        if rules_changed:
+            lines = self.rule_lines()
+            for tell_rules in self._rule_callbacks:
+                tell_rules(lines)
         if changed:
             active = self.silences()
             for told in self._silence_callbacks:
@@ -427,7 +435,11 @@ class Engine:
         removed = sorted(set(old) - set(new))
         changed = sorted(n for n in set(new) & set(old) if new[n] != old[n])
         words = [f"rule {n} added" for n in added] + [f"rule {n} removed" for n in removed]
-        return words + [f"rule {n} changed" for n in changed]
+        words += [f"rule {n} changed" for n in changed]
+        if words:
+            with self._lock:
+                self._rules_changed = True
+        return words
 
     # -- AlertsView ------------------------------------------------------------------------------
 
@@ -461,6 +473,11 @@ class Engine:
         now = self.clock()
         silence = Silence(secrets.token_hex(6), _matchers(matchers), _ends(ends, now),
                           _comment(comment), now, by)  # fmt: skip
+        if len(self.silences()) >= MAX_SILENCES:
+            raise ValueError(
+                f"{MAX_SILENCES} silences are active already, the most there may be: end some "
+                "(or make one with a wider glob) first"
+            )
         self.store.put_silence(silence)
         with self._lock:
             self._silences[silence.id] = silence
@@ -554,6 +571,9 @@ class Engine:
 
     def on_acked(self, callback: Callable[[Key, str], None]) -> None:
         self._ack_callbacks.append(callback)
+
+    def on_rules_changed(self, callback: Callable[[list[dict[str, Any]]], None]) -> None:
+        self._rule_callbacks.append(callback)
 
     # -- health ----------------------------------------------------------------------------------
 

@@ -93,6 +93,7 @@ class Transition:
 
 MATCHER_KEYS = ("rule", "host", "series")
 MAX_SILENCE = 30 * 86_400.0
+MAX_SILENCES = 1_000  # active at once: every subscribe's ack carries them all
 
 
 @dataclass(frozen=True)
@@ -200,4 +201,9 @@ class AlertsView(Protocol):
     def on_acked(self, callback: Callable[[Key, str], None]) -> None:
         """Call ``callback(key, by)`` on the event loop for an ack made in another web
         process (the ``acked`` push); an ``ack`` here is its caller's to tell."""
+        ...
+
+    def on_rules_changed(self, callback: Callable[[list[dict[str, Any]]], None]) -> None:
+        """Call ``callback(rule_lines)`` on the event loop after a reload changed the rules
+        (the ``rules`` push: pages redraw their threshold lines)."""
         ...

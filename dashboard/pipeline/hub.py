@@ -100,6 +100,11 @@ class Hub:
         body = {"silences": silences}
         self.emitter.emit("silences", body, namespace="/alerts", to=self.ALERTS_ROOM)
 
+    def publish_rules(self, rules: list[dict[str, Any]]) -> None:
+        """Every rule's thresholds after a reload changed them, one emit for every
+        ``/alerts`` client (pages redraw their threshold lines)."""
+        self.emitter.emit("rules", {"rules": rules}, namespace="/alerts", to=self.ALERTS_ROOM)
+
     def publish_acked(self, body: dict[str, Any]) -> None:
         """An alert acknowledged (``{rule, host, series, acked, by}``), one emit for every
         ``/alerts`` client."""

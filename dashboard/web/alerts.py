@@ -75,6 +75,7 @@ def wire(runtime: Runtime) -> None:
         view.on_transition(push)
         view.on_silences_changed(lambda silences: push_silences(runtime, silences))
         view.on_acked(lambda key, by: push_acked(runtime, key, by))
+        view.on_rules_changed(hub.publish_rules)
 
 
 def push_silences(runtime: Runtime, silences: list[Silence]) -> None:

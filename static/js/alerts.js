@@ -1,5 +1,5 @@
-// Alerts on the page: the /alerts channel (subscribe for the state; `alert`, `silences` and
-// `acked` pushes; silence and ack requests), the header badge (firing alerts, red for critical, amber for warning)
+// Alerts on the page: the /alerts channel (subscribe for the state; `alert`, `silences`,
+// `acked` and `rules` pushes; silence and ack requests), the header badge (firing alerts, red for critical, amber for warning)
 // and the panel it opens (firing, pending, silenced, recent transitions), where a click on
 // an alert opens its chart and each alert can be silenced (for a while, with a comment) or
 // acknowledged. The data logic is in alertsdata.js; the charts draw the overlay.
@@ -34,6 +34,7 @@ export class AlertsChannel extends NamespaceChannel {
       alert: (transition) => this.handlers.onTransition?.(transition),
       silences: (body) => this.handlers.onSilences?.(body?.silences || []),
       acked: (news) => this.handlers.onAcked?.(news),
+      rules: (body) => this.handlers.onRules?.(body?.rules || []),
     };
   }
 
@@ -91,6 +92,7 @@ export class Alerts {
       onTransition: (transition) => this.transition(transition),
       onSilences: (silences) => this.silences(silences),
       onAcked: (news) => this.acked(news),
+      onRules: (rules) => this.rules(rules),
       onError: (message) => this.panel.setError(message),
     });
   }
@@ -114,6 +116,12 @@ export class Alerts {
   silences(silences) {
     this.state = { ...this.state, silences,
       alerts: applySilences(this.state.alerts, silences) };
+    this.changed();
+  }
+
+  /** A `rules` push: a reload changed the rules; the charts redraw their thresholds. */
+  rules(rules) {
+    this.state = { ...this.state, rules };
     this.changed();
   }
 
