@@ -386,12 +386,13 @@ def _alerts(data: dict[str, Any]) -> str:
              f"{params['settle']:.0f} s to settle; then the time from a threshold held for the "
              "rule's `for` to the webhook receiving the POST, one fresh alert per round. "
              "Command: `.venv/bin/python -m bench.alerts`.", "",
-             "| alerts | CPU % of one core | event loop's largest hold | instances |",
-             "|---|---|---|---|"]  # fmt: skip
+             "| alerts | CPU % of one core | loop's largest hold, last minute | since start "
+             "| instances |", "|---|---|---|---|---|"]  # fmt: skip
     for row in alerts["cost"]:
         hold, count = row["loop_hold_max_s"] * 1000, row["instances"] or "—"
+        recent = row.get("loop_hold_last_minute_s", float("nan")) * 1000
         lines.append(f"| {'on' if row['alerts'] else 'off'} | {row['cpu_percent']:.2f} | "
-                     f"{hold:.1f} ms | {count} |")  # fmt: skip
+                     f"{recent:.1f} ms | {hold:.1f} ms | {count} |")  # fmt: skip
     off, on = (r["cpu_percent"] for r in alerts["cost"])
     lat = alerts["latency"]
     lines += ["", f"- Evaluating 1,000 instances at 1 Hz costs {on - off:+.2f} % of one core "

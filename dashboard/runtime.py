@@ -37,6 +37,7 @@ FLUSH_TIMEOUT = 30.0
 MAINTAIN_EVERY = 60.0
 EVALUATE_EVERY = 1.0
 EVALUATE_TIMEOUT = 10.0
+BREATHE = 0.0005  # s the evaluation pauses every 256 instances, for the event loop's thread
 
 
 class Runtime:
@@ -100,7 +101,8 @@ class Runtime:
         settings = self.settings
         store = AlertStore(settings.history.path, retention=settings.history.rollup_retention)
         return Engine(rules, store, self.clock, self.alert_sources,
-                      repeat=settings.alerts.repeat, settle=settings.alerts.group_wait)  # fmt: skip
+                      repeat=settings.alerts.repeat, settle=settings.alerts.group_wait,
+                      breathe=BREATHE)  # fmt: skip
 
     def alert_sources(self) -> Sources:
         """What stale and failing rules read: every topic's newest sample, and this

@@ -369,3 +369,24 @@ def test_reloaded_rules_keep_the_state_of_instances_whose_rule_stays(rig):
     r.engine.set_rules([rule(crit=97)])
     r.engine.deliver([], [], None, r.clock())
     assert len(told) == 1, "no change, nothing told"
+
+
+def test_a_big_reading_pauses_for_the_event_loop_and_lets_others_take_the_lock(rig, monkeypatch):
+    """1,000 series in one reading: the evaluation lets go of its lock (and, sleeping, of
+    the GIL) every 256 instances, so the loop's thread can run; each instance once."""
+    many = [Series(f"filesystem.m{i}.used_percent", "%", "") for i in range(1000)]
+    r = rig(breathe=0.0001)
+    free_while_paused: list[bool] = []
+
+    def sleep(seconds: float) -> None:
+        taken = r.engine._lock.acquire(False)  # what a handler on the loop would do
+        if taken:
+            r.engine._lock.release()
+        free_while_paused.append(taken and seconds == 0.0001)
+
+    monkeypatch.setattr("dashboard.alerts.engine.native", lambda module, name: sleep)
+    r.engine.observe(Topic(series=many), Reading(r.clock.now, dict.fromkeys(
+        (s.name for s in many), 50.0), None))  # fmt: skip
+    r.evaluate()
+    assert free_while_paused == [True] * (1000 // 256)
+    assert len(r.engine.alerts()) == 1000
