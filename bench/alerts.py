@@ -1,12 +1,12 @@
 """Alerting's cost and speed, on a real server (eventlet) with a real webhook receiver.
 
 - cost: 1,000 rule instances (one rule over a 1,000-series plugin) evaluated at 1 Hz: the
-  server's CPU (% of one core) and the event loop's largest hold, with alerts on and off,
-  measured one after the other in the same run;
+  server's CPU (% of one core) and the event loop's largest hold, with alerts off and on,
+  alternating, a fresh server per run (medians over the pairs);
 - latency: from the moment a threshold has been crossed for the rule's ``for`` to the
   webhook receiving the POST, one fresh alert instance per round.
 
-    .venv/bin/python -m bench.alerts [--seconds 60] [--settle 10] [--rounds 20]
+    .venv/bin/python -m bench.alerts [--seconds 45] [--settle 20] [--pairs 3] [--rounds 20]
 """
 
 from __future__ import annotations
@@ -106,9 +106,10 @@ def loop_holds(url: str) -> tuple[float, float]:
             found.get("dashboard_event_loop_lag_seconds", nan))  # fmt: skip
 
 
-def cost(tmp: Path, alerts: bool, seconds: float, settle: float) -> dict[str, Any]:
+def cost(tmp: Path, alerts: bool, seconds: float, settle: float, run: int) -> dict[str, Any]:
     name = "on" if alerts else "off"
-    server = make_server(tmp, settings(1000, alerts, tmp / "none", "", "avg"), name=f"cost-{name}")
+    body = settings(1000, alerts, tmp / "none", "", "avg")
+    server = make_server(tmp, body, name=f"cost-{name}-{run}")
     server.start()
     try:
         time.sleep(settle)
@@ -172,15 +173,30 @@ def latency(tmp: Path, rounds: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0, help="cost: measuring window")
-    parser.add_argument("--settle", type=float, default=10.0, help="cost: wait after start")
+    parser.add_argument("--seconds", type=float, default=45.0, help="cost: measuring window")
+    parser.add_argument("--settle", type=float, default=20.0, help="cost: wait after start")
+    parser.add_argument("--pairs", type=int, default=3, help="cost: off/on runs, alternating")
     parser.add_argument("--rounds", type=int, default=20, help="latency: alerts fired")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        rows = [cost(tmp, on, args.seconds, args.settle) for on in (False, True)]
-        result = {"cost": rows, "latency": latency(tmp, args.rounds), "params": vars(args)}
+        rows = [cost(tmp, on, args.seconds, args.settle, run)
+                for run in range(args.pairs) for on in (False, True)]  # fmt: skip
+        result = {"cost": rows, "medians": medians(rows), "latency": latency(tmp, args.rounds),
+                  "params": vars(args)}  # fmt: skip
     save("alerts", result)
+
+
+def medians(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per setting (off, on): the median CPU and loop holds over its runs."""
+    found = {}
+    for on in (False, True):
+        runs = [r for r in rows if r["alerts"] is on]
+        found["on" if on else "off"] = {
+            key: round(statistics.median(r[key] for r in runs), 4)
+            for key in ("cpu_percent", "loop_hold_last_minute_s", "loop_hold_max_s")
+        }
+    return found
 
 
 if __name__ == "__main__":

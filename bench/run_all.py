@@ -23,7 +23,7 @@ FULL = {
     "fanout": ["--seconds", "20"],
     "history": ["--record", "300"],
     "page": ["--minutes", "10", "--busy-seconds", "60"],
-    "alerts": ["--seconds", "60", "--settle", "10", "--rounds", "20"],
+    "alerts": ["--seconds", "45", "--settle", "20", "--pairs", "3", "--rounds", "20"],
 }
 QUICK = {
     "idle": ["--seconds", "15", "--settle", "5"],
@@ -31,7 +31,7 @@ QUICK = {
     "fanout": ["--seconds", "8", "--steps", "100,500", "--max", "500"],
     "history": ["--quick"],
     "page": ["--minutes", "1", "--busy-seconds", "15"],
-    "alerts": ["--seconds", "15", "--settle", "5", "--rounds", "5"],
+    "alerts": ["--seconds", "15", "--settle", "5", "--pairs", "1", "--rounds", "5"],
 }
 
 
