@@ -24,7 +24,7 @@ from dashboard.alerts.engine import CORE_RE, Engine, Seen, Sources
 from dashboard.alerts.model import Notice, Transition
 from dashboard.alerts.rules import Rule
 from dashboard.alerts.store import AlertStore
-from dashboard.history.store import RAW, ROLLUP, ChunkStore, StoreError
+from dashboard.history.store import RAW, ROLLUP, ChunkStore, StoreError, open_read_only
 from dashboard.settings import Settings
 
 EVALUATE_EVERY = 1.0
@@ -129,19 +129,10 @@ def backtest(
 
 
 def _open(path: Path) -> ChunkStore:
-    def read_only(name: str, **options: Any) -> sqlite3.Connection:
-        connection: sqlite3.Connection = sqlite3.connect(
-            f"file:{name}?mode=ro", uri=True, **options
-        )
-        return connection
-
-    store = ChunkStore(path, read_only)
     try:
-        store.open()
+        return open_read_only(path)
     except StoreError as exc:
-        if exc.kind != "read-only":
-            raise BacktestError(str(exc)) from None
-    return store
+        raise BacktestError(str(exc)) from None
 
 
 def _collectors(path: Path) -> list[str]:

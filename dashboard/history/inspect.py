@@ -6,11 +6,9 @@ It opens the file read-only and never creates it: checking changes nothing.
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
-from typing import Any
 
-from dashboard.history.store import ChunkStore, StoreError
+from dashboard.history.store import StoreError, open_read_only
 
 
 def inspect_history(path: Path | None) -> str:
@@ -23,18 +21,10 @@ def inspect_history(path: Path | None) -> str:
             return f"WARNING: {path} does not exist and {folder} is not writable"
         return f"{path} (will be created)"
 
-    def read_only(name: str, **options: Any) -> sqlite3.Connection:
-        connection: sqlite3.Connection = sqlite3.connect(
-            f"file:{name}?mode=ro", uri=True, **options
-        )
-        return connection
-
-    store = ChunkStore(path, read_only)
     try:
-        store.open()
+        store = open_read_only(path)
     except StoreError as exc:
-        if exc.kind != "read-only":
-            return f"WARNING: {exc}"
+        return f"WARNING: {exc}"
     try:
         stats = store.stats()
         first, last = store.span()

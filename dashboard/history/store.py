@@ -17,6 +17,7 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from dashboard.history import codec
 from dashboard.history.columns import Columns
@@ -369,6 +370,25 @@ class _Translate:
         if exc is None or not isinstance(exc, sqlite3.Error):
             return
         raise translate(exc, self.path) from exc
+
+
+def open_read_only(path: Path) -> ChunkStore:
+    """The file opened for reading only (``check``, ``backtest``): never created, never
+    written. Raises ``StoreError`` when it cannot be read."""
+
+    def connect(name: str, **options: Any) -> sqlite3.Connection:
+        connection: sqlite3.Connection = sqlite3.connect(
+            f"file:{name}?mode=ro", uri=True, **options
+        )
+        return connection
+
+    store = ChunkStore(path, connect)
+    try:
+        store.open()
+    except StoreError as exc:
+        if exc.kind != "read-only":  # read-only is what was asked for
+            raise
+    return store
 
 
 def translate(exc: sqlite3.Error, path: Path) -> StoreError:

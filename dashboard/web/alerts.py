@@ -35,6 +35,8 @@ from dashboard.web.alertrequests import (
 from dashboard.web.namespaces import GuardedNamespace, _sid
 from dashboard.web.origins import allowed_origins
 from dashboard.web.protocol import RequestError, as_object
+from dashboard.web.routes import auth as _auth
+from dashboard.web.routes import runtime as _runtime
 
 if TYPE_CHECKING:
     from dashboard.alerts.model import Alert, AlertsView, Key, Silence, Transition
@@ -254,16 +256,6 @@ bp = Blueprint("alerts", __name__)
 def page_flags() -> dict[str, Any]:
     """What templates need to know: whether the page shows alerts at all."""
     return {"alerts_enabled": view_of(current_app.extensions["dashboard"]) is not None}
-
-
-def _runtime() -> Runtime:
-    rt: Runtime = current_app.extensions["dashboard"]
-    return rt
-
-
-def _auth() -> Auth:
-    guard: Auth = current_app.extensions["dashboard.auth"]
-    return guard
 
 
 def _http_store() -> Store:
