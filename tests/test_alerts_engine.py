@@ -300,8 +300,9 @@ def test_a_broken_file_never_stops_alerting(tmp_path):
     r.run([96] * 3)
     assert r.state() is State.CRITICAL and r.outbox.kinds() == ["firing"]
     status = r.engine.status()
-    assert status["store"]["state"] == "degraded" and "cannot keep alert state" in status[
-        "store"]["error"]  # fmt: skip
+    error = status["store"]["error"]
+    assert status["store"]["state"] == "degraded" and "forgets firing alerts" in error
+    assert "is corrupt" in error and "mv " in error, "the history's words, with the fix"
     assert status["firing"] == 1
 
 

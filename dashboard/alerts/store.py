@@ -23,6 +23,7 @@ from typing import Any
 
 from dashboard.alerts.model import Key, Silence, State, Transition
 from dashboard.alerts.state import InstanceState
+from dashboard.history.store import Transaction, translate
 from dashboard.workers import native_lock
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class AlertStore:
     ) -> None:
         self.path, self.retention, self._connect = path, retention, connect
         self.problem: str | None = None
+        self._said: str | None = None  # the last problem logged (each one once)
         self._db: sqlite3.Connection | None = None
         self._lock = native_lock()
 
@@ -220,25 +222,24 @@ class AlertStore:
                 self._transaction(work)
 
     def _transaction(self, work: Callable[[sqlite3.Connection], object]) -> None:
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with Transaction(self._conn) as db:
             work(db)
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
 
     def _fail(self, exc: BaseException) -> None:
-        where = "memory" if self.path is None else f"history file {self.path}"
-        message = (
-            f"alerts: {where} cannot keep alert state ({exc}); alerting goes on, "
-            "but a restart forgets firing alerts and silences until the file is fixed"
-        )
-        if message != self.problem:
-            log.error("%s", message)
-        self.problem = message
+        where = "memory" if self.path is None else f"the history file {self.path}"
+        effect = ("alerting goes on, but a restart forgets firing alerts and silences until "
+                  "the file is fixed")  # fmt: skip
+        if self.path is not None and isinstance(exc, sqlite3.Error):
+            # The history's own wording of a file problem, which says how to fix it, in
+            # /healthz; the log names the kind only (history logs the fix once already).
+            found = translate(exc, self.path)
+            self.problem = f"alerts: {found}; {effect}"
+            said = f"alerts: cannot keep alert state in {where} ({found.kind}); {effect}"
+        else:
+            self.problem = said = f"alerts: {where} cannot keep alert state ({exc}); {effect}"
+        if said != self._said:
+            log.error("%s", said)
+        self._said = said
         if self._db is not None:
             self._db.close()
         self._db = self._open(None)  # carry on in memory

@@ -335,14 +335,17 @@ class ChunkStore:
             return False
         return bool(tables == 2)
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._conn)
+    def _transaction(self) -> Transaction:
+        return Transaction(self._conn)
 
     def _errors(self) -> _Translate:
         return _Translate(self.path)
 
 
-class _Transaction:
+class Transaction:
+    """``with Transaction(db) as db:`` one immediate transaction, rolled back on any error
+    (the chunk store's, and the alert tables' in the same file)."""
+
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
 
