@@ -556,3 +556,8 @@ def test_metrics_and_healthz_of_a_firing_rule(live):
     health = live.get("/healthz")[1]
     assert health["alerts"]["enabled"] is True and health["alerts"]["firing"] >= 1
     assert health["alerts"]["last_error"] is None and health["alerts"]["rules"] >= 1
+
+
+def test_the_hub_emits_only_the_alerts_events_the_protocol_names(runtime):
+    with pytest.raises(ValueError, match="not an /alerts event: 'alerts'"):
+        runtime.hub.publish_alerts("alerts", {})

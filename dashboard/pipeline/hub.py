@@ -89,26 +89,15 @@ class Hub:
     def alert_followers(self) -> int:
         return len(self._alerts)
 
-    def publish_alert(self, body: dict[str, Any]) -> None:
-        """One alert transition (``Transition.as_dict()``), one emit for every ``/alerts``
-        client."""
-        self.emitter.emit("alert", body, namespace="/alerts", to=self.ALERTS_ROOM)
+    ALERT_EVENTS = ("alert", "silences", "acked", "rules")
 
-    def publish_silences(self, silences: list[dict[str, Any]]) -> None:
-        """The active silences (``Silence.as_dict()``) after one was made, ended or expired,
-        one emit for every ``/alerts`` client."""
-        body = {"silences": silences}
-        self.emitter.emit("silences", body, namespace="/alerts", to=self.ALERTS_ROOM)
-
-    def publish_rules(self, rules: list[dict[str, Any]]) -> None:
-        """Every rule's thresholds after a reload changed them, one emit for every
-        ``/alerts`` client (pages redraw their threshold lines)."""
-        self.emitter.emit("rules", {"rules": rules}, namespace="/alerts", to=self.ALERTS_ROOM)
-
-    def publish_acked(self, body: dict[str, Any]) -> None:
-        """An alert acknowledged (``{rule, host, series, acked, by}``), one emit for every
-        ``/alerts`` client."""
-        self.emitter.emit("acked", body, namespace="/alerts", to=self.ALERTS_ROOM)
+    def publish_alerts(self, event: str, body: dict[str, Any]) -> None:
+        """One piece of alerting news, one emit for every ``/alerts`` client: ``alert`` (a
+        transition), ``silences`` (the active ones, after one was made, ended or expired),
+        ``acked`` (an acknowledgement), ``rules`` (a reload changed them)."""
+        if event not in self.ALERT_EVENTS:
+            raise ValueError(f"not an /alerts event: {event!r}")
+        self.emitter.emit(event, body, namespace="/alerts", to=self.ALERTS_ROOM)
 
     def _follow(self, sids: set[str], sid: str, following: bool, room: str, namespace: str) -> None:
         with self._lock:

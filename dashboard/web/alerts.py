@@ -72,21 +72,22 @@ def wire(runtime: Runtime) -> None:
             # The instance's summary, unit and silence ride along, so a page's panel says
             # what the alert says now, not what it said when the page subscribed.
             extra = {"summary": alert.summary, "unit": alert.unit, "silenced": alert.silenced}
-            hub.publish_alert({**transition.as_dict(), **extra})
+            hub.publish_alerts("alert", {**transition.as_dict(), **extra})
 
         view.on_transition(push)
         view.on_silences_changed(lambda silences: push_silences(runtime, silences))
         view.on_acked(lambda key, by: push_acked(runtime, key, by))
-        view.on_rules_changed(hub.publish_rules)
+        view.on_rules_changed(lambda rules: hub.publish_alerts("rules", {"rules": rules}))
 
 
 def push_silences(runtime: Runtime, silences: list[Silence]) -> None:
     now = runtime.clock()
-    runtime.hub.publish_silences([s.as_dict() for s in silences if s.active(now)])
+    active = [s.as_dict() for s in silences if s.active(now)]
+    runtime.hub.publish_alerts("silences", {"silences": active})
 
 
 def push_acked(runtime: Runtime, key: Key, by: str) -> None:
-    runtime.hub.publish_acked({**key.as_dict(), "acked": True, "by": by})
+    runtime.hub.publish_alerts("acked", {**key.as_dict(), "acked": True, "by": by})
 
 
 class Store:
