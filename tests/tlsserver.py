@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import ssl
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,18 +92,23 @@ def wss_client(
 ) -> socketio.Client:
     """A connected Socket.IO client over wss:// that trusts ``certs.ca`` (no reconnection)."""
     options.setdefault("wait_timeout", 10)
+    wait = float(options["wait_timeout"])  # type: ignore[arg-type]
     for attempt in range(3):
         session = requests.Session()
         session.verify = str(certs.ca)
         client = socketio.Client(reconnection=False, http_session=session)
+        began = time.monotonic()
         try:
             client.connect(url, namespaces=namespaces, transports=["websocket"], **options)
             return client
         except socketio.exceptions.ConnectionError as exc:
-            # A websocket that did not open at all (about one connect in a few hundred on a
-            # loaded machine, TLS under eventlet) is tried again; a refusal is an answer.
-            if str(exc) != TRANSPORT_FAILURE or attempt == 2:
+            # A websocket that did not open at all, or opened and then said nothing for the
+            # whole wait (about one connect in a few hundred on a loaded machine, TLS under
+            # eventlet), is tried again; a refusal is an answer, and comes at once.
+            silent = time.monotonic() - began >= wait * 0.9
+            if (str(exc) != TRANSPORT_FAILURE and not silent) or attempt == 2:
                 raise
+            close(client)
             print(f"{url}: {exc}; trying again", file=sys.stderr)
     raise AssertionError("unreachable")
 
