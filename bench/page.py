@@ -1,34 +1,47 @@
 """The page's cost in headless Chromium: time to data, main-thread busy time, JS heap over time.
 
 Starts a real server (default settings, chosen async mode), opens the dashboard in headless
-Chromium (1600x1000) and reads the Chrome DevTools Protocol ``Performance.getMetrics``:
+Chromium and reads the Chrome DevTools Protocol ``Performance.getMetrics``, in three cases:
 
-* time to data: from ``page.goto`` until every ``.plot`` has a trace with points;
-* busy: TaskDuration delta / wall-clock delta over --busy-seconds with all charts live (plus
-  Script, Layout and RecalcStyle durations per second, the renderer's, the whole browser's and
-  the server's CPU %); when busy is above the 5 % target, a CPU profile names the hot spots;
-* heap: JSHeapUsedSize every 30 s for --minutes, raw and after a forced GC, with the slope.
+* ``live``: 1600x1000, every chart live at 1 Hz;
+* ``hidden``: the same page with its tab hidden (tests/pageprobe.py HIDE_TAB: headless
+  Chromium keeps every tab visible, so the page is shown what a hidden tab sees), then shown;
+* ``phone``: 390x844, mobile emulation with touch.
 
-    .venv/bin/python bench/page.py [--mode eventlet] [--minutes 10] [--busy-seconds 60]
+For each: time to data (from ``page.goto`` until every chart in view has points to show),
+busy (TaskDuration delta / wall-clock delta over --busy-seconds, with Script, Layout and
+RecalcStyle durations per second, the renderer's, the whole browser's and the server's CPU %)
+and chart redraws per second (``plotly_afterplot`` events). ``--baseline REV`` measures the
+same cases against a checkout of REV too, in the same run, so before and after are read on
+the same machine minutes apart. Then, for this checkout: when live busy is above the 5 %
+target, a CPU profile names the hot spots; and the JS heap (JSHeapUsedSize every 30 s for
+--minutes, raw and after a forced GC) with its slope.
+
+    .venv/bin/python -m bench.page [--mode eventlet] [--minutes 30] [--busy-seconds 60]
+        [--baseline ac412c2] [--cases live,hidden,phone]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, CDPSession, Page, ViewportSize, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import CostMeter, ServerProcess, children, make_server, save
+from bench.common import ROOT, CostMeter, ServerProcess, children, make_server, save
+from tests.pageprobe import COUNT_REDRAWS, HIDE_TAB, PLOTS, REDRAWS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -42,9 +55,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT: ViewportSize = {"width": 1600, "height": 1000}
-PLOTS = "[...document.querySelectorAll('.plot')]"
+PHONE: ViewportSize = {"width": 390, "height": 844}
+CASES = ("live", "hidden", "phone")
+
+# The charts someone at the screen sees (the page draws only those, and those coming into view).
+SEEN = (
+    f"{PLOTS}.filter(gd => {{ const r = gd.getBoundingClientRect();"
+    " return r.top < innerHeight && r.bottom > 0; })"
+)
 ALL_LIVE = (
-    f"{PLOTS}.length > 0 && {PLOTS}.every(gd => Array.isArray(gd.data)"
+    f"{SEEN}.length > 0 && {SEEN}.every(gd => Array.isArray(gd.data)"
     " && gd.data.some(t => t.x.length > 0))"
 )
 # Points in the fullest trace: the heap grows legitimately until the 300 s window is full.
@@ -58,7 +78,7 @@ FLAT_MB_PER_MIN = 0.1  # after the window is full, a steady page grows less than
 LOAD_TIMEOUT_MS = 60_000
 MB = 2**20
 PRINT_TOP = 12  # rows per profile table on screen; the JSON keeps more
-IN_VIEWPORT = f"{PLOTS}.filter(gd => gd.getBoundingClientRect().top < innerHeight).length"
+IN_VIEWPORT = f"{SEEN}.length"
 # Diagnosis only: time each public Plotly call per chart; the originals are put back after.
 WRAP_PLOTLY = """() => {
   const stats = {}, originals = {};
@@ -83,36 +103,60 @@ UNWRAP_PLOTLY = """() => {
 }"""
 
 
+CATCH_UP_SECONDS = 2.0  # after a hidden tab is shown: its redraws are counted this long
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", default="eventlet", choices=["eventlet", "gevent", "threading"])
     parser.add_argument("--minutes", type=float, default=10.0, help="heap sampling duration")
     parser.add_argument("--busy-seconds", type=float, default=60.0)
     parser.add_argument(
+        "--cases", default=",".join(CASES), help="comma-separated subset; '' for the heap only"
+    )
+    parser.add_argument(
+        "--baseline", help="a git revision measured the same way first (its own checkout)"
+    )
+    parser.add_argument(
         "--profile-seconds",
         type=float,
         default=10.0,
         help="CPU profile length when busy is above target (0: never)",
     )
-    return parser.parse_args()
+    args = parser.parse_args()
+    args.cases = [c for c in args.cases.split(",") if c]
+    unknown = sorted(set(args.cases) - set(CASES))
+    if unknown:
+        parser.error(f"--cases: unknown {', '.join(unknown)} (known: {', '.join(CASES)})")
+    return args
 
 
 def main() -> None:
     args = parse_args()
     arm_watchdog(args)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = make_server(Path(tmp), async_mode=args.mode)
+    result: dict[str, Any] = {"cases": {}}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
         try:
-            server.start()
-            result = measure_page(server, args, started)
+            if args.baseline:
+                with checkout(args.baseline) as root, running(args.mode, root) as server:
+                    result["baseline"] = revision(root)
+                    measure_cases(browser, server, args, result["cases"], "before")
+            with running(args.mode, ROOT) as server:
+                started = time.monotonic()
+                measure_cases(browser, server, args, result["cases"], "after")
+                result.update(measure_heap(browser, server, args, started))
         finally:
-            server.stop()
+            browser.close()
+    result["revision"] = revision(ROOT)
     result["params"] = {
         "mode": args.mode,
         "minutes": args.minutes,
         "busy_seconds": args.busy_seconds,
         "viewport": VIEWPORT,
+        "phone": PHONE,
+        "cases": args.cases,
         "profile_seconds": args.profile_seconds,
     }
     print(summary(result))
@@ -121,7 +165,11 @@ def main() -> None:
 
 def arm_watchdog(args: argparse.Namespace) -> None:
     """A hard bound on the whole run: SIGALRM raises, so the finally blocks still clean up."""
-    budget = 180 + args.busy_seconds + args.profile_seconds + 1.2 * 60 * args.minutes
+    per_case = 60 + args.busy_seconds + CATCH_UP_SECONDS
+    builds = 2 if args.baseline else 1
+    budget = (
+        180 + builds * len(args.cases) * per_case + args.profile_seconds + 1.2 * 60 * args.minutes
+    )
 
     def expire(signum: int, frame: Any) -> None:
         raise TimeoutError(f"bench/page.py exceeded its {budget:.0f} s budget")
@@ -130,32 +178,107 @@ def arm_watchdog(args: argparse.Namespace) -> None:
     signal.alarm(int(budget))
 
 
-def measure_page(server: ServerProcess, args: argparse.Namespace, started: float) -> dict:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+@contextlib.contextmanager
+def checkout(rev: str) -> Iterator[Path]:
+    """A detached worktree of ``rev`` (with this checkout's node_modules), removed after."""
+    with tempfile.TemporaryDirectory(prefix="page-baseline-") as tmp:
+        root = Path(tmp) / "src"
+        git = ["git", "-C", str(ROOT)]
+        subprocess.run([*git, "worktree", "add", "--detach", str(root), rev], check=True)
         try:
-            return measure_in(browser, server, args, started)
+            (root / "node_modules").symlink_to(ROOT / "node_modules")
+            yield root
         finally:
-            browser.close()
+            subprocess.run([*git, "worktree", "remove", "--force", str(root)], check=False)
 
 
-def measure_in(
-    browser: Browser, server: ServerProcess, args: argparse.Namespace, started: float
-) -> dict:
-    context = browser.new_context(viewport=VIEWPORT)
+def revision(root: Path) -> str:
+    out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], text=True,
+                         capture_output=True, check=False)  # fmt: skip
+    return out.stdout.strip() or "unknown"
+
+
+@contextlib.contextmanager
+def running(mode: str, root: Path) -> Iterator[ServerProcess]:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = make_server(Path(tmp), async_mode=mode)
+        server.root = root
+        try:
+            yield server.start()
+        finally:
+            server.stop()
+
+
+def measure_cases(
+    browser: Browser, server: ServerProcess, args: argparse.Namespace, out: dict, build: str
+) -> None:
+    for case in args.cases:
+        print(f"measuring {case} ({build})", flush=True)
+        out.setdefault(case, {})[build] = measure_case(browser, server, case, args.busy_seconds)
+
+
+def open_page(browser: Browser, case: str) -> tuple[Any, Page, CDPSession]:
+    if case == "phone":
+        context = browser.new_context(
+            viewport=PHONE, device_scale_factor=3, is_mobile=True, has_touch=True
+        )
+    else:
+        context = browser.new_context(viewport=VIEWPORT)
+    if case == "hidden":
+        context.add_init_script(HIDE_TAB)
     page = context.new_page()
     page.set_default_timeout(30_000)
     cdp = context.new_cdp_session(page)
     cdp.send("Performance.enable", {"timeDomain": "timeTicks"})
-    result: dict[str, Any] = {"time_to_data": time_to_data(page, server.url)}
-    result["charts"] = page.evaluate(f"{PLOTS}.length")
-    result["charts_in_viewport"] = page.evaluate(IN_VIEWPORT)
-    time.sleep(SETTLE_SECONDS)
-    result["busy"] = busy_window(cdp, args.busy_seconds, server.pid)
-    if result["busy"]["busy_percent"] > BUSY_TARGET and args.profile_seconds > 0:
-        result["profile"] = profile_hotspots(page, cdp, args.profile_seconds)
-    result["heap"] = heap_series(page, cdp, args.minutes, started)
-    return result
+    return context, page, cdp
+
+
+def measure_case(browser: Browser, server: ServerProcess, case: str, seconds: float) -> dict:
+    context, page, cdp = open_page(browser, case)
+    try:
+        result: dict[str, Any] = {"time_to_data": time_to_data(page, server.url)}
+        result["charts"] = page.evaluate(f"{PLOTS}.length")
+        result["charts_in_viewport"] = page.evaluate(IN_VIEWPORT)
+        result["scroll_width"] = page.evaluate("document.documentElement.scrollWidth")
+        page.evaluate(COUNT_REDRAWS)
+        time.sleep(SETTLE_SECONDS)
+        if case == "hidden":
+            page.evaluate("window.__hideTab(true)")
+            time.sleep(1)
+        before = page.evaluate(REDRAWS)
+        result["busy"] = busy_window(cdp, seconds, server.pid)
+        redraws = page.evaluate(REDRAWS) - before
+        result["redraws_per_s"] = round(redraws / result["busy"]["wall_seconds"], 2)
+        if case == "hidden":
+            result["catch_up_redraws"] = catch_up(page)
+        return result
+    finally:
+        context.close()
+
+
+def catch_up(page: Page) -> int:
+    """Redraws in the seconds after a hidden tab is shown again (one per chart is the goal)."""
+    before = page.evaluate(REDRAWS)
+    page.evaluate("window.__hideTab(false)")
+    time.sleep(CATCH_UP_SECONDS)
+    return int(page.evaluate(REDRAWS) - before)
+
+
+def measure_heap(
+    browser: Browser, server: ServerProcess, args: argparse.Namespace, started: float
+) -> dict[str, Any]:
+    """The live page over --minutes: heap samples, and a CPU profile first if it is busy."""
+    context, page, cdp = open_page(browser, "live")
+    try:
+        out: dict[str, Any] = {"time_to_data": time_to_data(page, server.url)}
+        time.sleep(SETTLE_SECONDS)
+        out["busy"] = busy_window(cdp, min(args.busy_seconds, 30.0), server.pid)
+        if out["busy"]["busy_percent"] > BUSY_TARGET and args.profile_seconds > 0:
+            out["profile"] = profile_hotspots(page, cdp, args.profile_seconds)
+        out["heap"] = heap_series(page, cdp, args.minutes, started)
+        return out
+    finally:
+        context.close()
 
 
 def time_to_data(page: Page, url: str) -> dict[str, float]:
@@ -398,23 +521,12 @@ def slope(points: list[tuple[float, float]]) -> float | None:
 
 
 def summary(result: dict[str, Any]) -> str:
-    ttd, busy, heap = result["time_to_data"], result["busy"], result["heap"]
-    spread = busy["per_interval_busy_percent"]
+    heap = result["heap"]
     verdict = {True: "flat", False: "NOT flat", None: "not measured (needs --minutes >= 6)"}
     steady_busy = heap["steady_busy_percent"]
     steady_busy = "n/a" if steady_busy is None else f"{steady_busy:.2f} %"
-    lines = [
-        f"time to data: {ttd['seconds']:.2f} s from goto ({result['charts']} charts, "
-        f"{result['charts_in_viewport']} in the viewport); page "
-        f"performance.now() {ttd['page_ms']:.0f} ms, DOMContentLoaded "
-        f"{ttd['dom_content_loaded_ms']:.0f} ms",
-        f"main thread busy: {busy['busy_percent']:.2f} % over {busy['wall_seconds']} s "
-        f"(target <= {BUSY_TARGET} %; per {SNAPSHOT_SECONDS} s: {min(spread):.2f}.."
-        f"{max(spread):.2f} %)",
-        f"  per second: script {busy['ScriptDuration_ms_per_s']:.1f} ms, layout "
-        f"{busy['LayoutDuration_ms_per_s']:.1f} ms ({busy['LayoutCount_per_s']}/s), style "
-        f"{busy['RecalcStyleDuration_ms_per_s']:.1f} ms ({busy['RecalcStyleCount_per_s']}/s)",
-        "  CPU % of one core: " + ", ".join(f"{k} {v:.1f}" for k, v in busy["cpu_percent"].items()),
+    lines = case_lines(result["cases"], result.get("baseline"), result.get("revision", "?"))
+    lines += [
         f"JS heap after GC: {heap['first_gc_mb']:.2f} -> {heap['last_gc_mb']:.2f} MB "
         f"(max {heap['max_gc_mb']:.2f}, raw max {heap['max_raw_mb']:.2f}) over "
         f"{len(heap['samples'])} samples; slope {heap['slope_mb_per_min']} MB/min",
@@ -423,6 +535,33 @@ def summary(result: dict[str, Any]) -> str:
         f"busy between samples {steady_busy}",
     ]
     return "\n".join(lines + profile_lines(result.get("profile")))
+
+
+def case_lines(cases: dict[str, dict], baseline: str | None, revision: str) -> list[str]:
+    lines = []
+    for case, builds in cases.items():
+        for build in ("before", "after"):
+            if build not in builds:
+                continue
+            m = builds[build]
+            busy = m["busy"]
+            spread = busy["per_interval_busy_percent"]
+            name = baseline if build == "before" else revision
+            extra = (
+                f", {m['catch_up_redraws']} redraws on showing" if "catch_up_redraws" in m else ""
+            )
+            lines += [
+                f"{case} [{build}: {name}]: main thread busy {busy['busy_percent']:.2f} % over "
+                f"{busy['wall_seconds']} s (per {SNAPSHOT_SECONDS} s: {min(spread):.2f}.."
+                f"{max(spread):.2f} %); {m['redraws_per_s']} redraws/s{extra}",
+                f"  time to data {m['time_to_data']['seconds']:.2f} s; {m['charts']} charts, "
+                f"{m['charts_in_viewport']} in the viewport; scrollWidth {m['scroll_width']}",
+                f"  per second: script {busy['ScriptDuration_ms_per_s']:.1f} ms, layout "
+                f"{busy['LayoutDuration_ms_per_s']:.1f} ms ({busy['LayoutCount_per_s']}/s), style "
+                f"{busy['RecalcStyleDuration_ms_per_s']:.1f} ms; CPU % of one core: "
+                + ", ".join(f"{k} {v:.1f}" for k, v in busy["cpu_percent"].items()),
+            ]
+    return lines
 
 
 def profile_lines(profile: dict[str, Any] | None) -> list[str]:

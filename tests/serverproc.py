@@ -37,6 +37,7 @@ class ServerProcess:
     args: list[str] = field(default_factory=list)  # extra `dashboard run` flags
     proc: subprocess.Popen | None = None
     command: str = "run"  # or "agent": no web page, ready once it has started
+    root: Path = ROOT  # the checkout it runs from (a benchmark's baseline is another one)
 
     @property
     def pid(self) -> int:
@@ -55,7 +56,7 @@ class ServerProcess:
         cmd += self.args
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
+            self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=log, stderr=log)
         if wait:
             self.wait_ready()
         return self

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests import waits
+from tests.pageprobe import Watched, watch
 
 sync_api = pytest.importorskip("playwright.sync_api")
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, WebSocketRoute
+    from playwright.sync_api import Browser, Page, WebSocketRoute
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]  # it starts servers too
 
@@ -38,35 +38,12 @@ LAST_X = """Math.max(...document.getElementById("chart-cpu-pct").data
     .filter((t) => t.x.length).map((t) => +new Date(t.x[t.x.length - 1])))"""
 
 
-@dataclass
-class Watched:
-    """A page plus everything it logged as an error and every URL it asked for."""
-
-    page: Page
-    errors: list[str] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)
-
-    def assert_no_errors(self, allowed: re.Pattern[str] | None = None) -> None:
-        unexpected = [e for e in self.errors if allowed is None or not allowed.search(e)]
-        assert not unexpected, "errors in the page:\n" + "\n".join(unexpected)
-
-
 @pytest.fixture
 def watched(browser: Browser) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    seen = Watched(page)
-
-    def on_console(msg: ConsoleMessage) -> None:
-        if msg.type == "error":
-            seen.errors.append(f"console: {msg.text} ({msg.location.get('url', '')})")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: seen.errors.append(f"pageerror: {exc}"))
-    page.on("request", lambda request: seen.urls.append(request.url))
-    page.on("websocket", lambda ws: seen.urls.append(ws.url))
-    yield seen
+    # Tall enough to show every chart: the page draws only the charts in view
+    # (test_browser_page.py tests that), and these tests read every chart's points.
+    context = browser.new_context(viewport={"width": 1600, "height": 2400})
+    yield watch(context.new_page(), WAIT_MS)
     context.close()
 
 

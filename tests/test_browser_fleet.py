@@ -82,7 +82,9 @@ class Watched:
 
 @pytest.fixture
 def watched(browser: Browser) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    # Tall enough to show every chart: the page draws only the charts in view
+    # (test_browser_page.py tests that), and these tests read every chart's points.
+    context = browser.new_context(viewport={"width": 1600, "height": 2400})
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     seen = Watched(page)

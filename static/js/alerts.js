@@ -5,9 +5,9 @@
 // acknowledged. The data logic is in alertsdata.js; the charts draw the overlay.
 
 import { addTransition, alertKey, applyAck, applySilences, applyTransition, badgeCounts,
-  formatDuration, panelGroups, silenceMatchers } from "./alertsdata.js";
+  panelGroups, silenceMatchers } from "./alertsdata.js";
 import { NamespaceChannel } from "./connection.js";
-import { formatClock, formatValue } from "./format.js";
+import { formatClock, formatDuration, formatValue } from "./format.js";
 
 const REQUEST_TIMEOUT_MS = 8000;
 const RETRY_MS = 3000;

@@ -3,6 +3,8 @@
 // counts, the panel's groups, and each chart's overlay (threshold lines, firing bands,
 // transition and restart marks) as plotly shapes. Pure (no DOM), so Node can test it.
 
+import { translucent } from "./colors.js";
+
 export const FIRING = new Set(["warning", "critical"]);
 export const MAX_TRANSITIONS = 100; // what a subscribe sends; pushes keep the list at this
 const MARKS_PER_CHART = 20; // the newest transitions marked on one chart's time axis
@@ -326,26 +328,6 @@ function restartShape(ts, colors, worded) {
       yanchor: "bottom", font: { size: 9, color } };
   }
   return shape;
-}
-
-/** `#rrggbb` as rgba with `alpha`; any other colour as it is. */
-export function translucent(color, alpha) {
-  const hex = /^#([0-9a-f]{6})$/i.exec(color || "");
-  if (!hex) return color;
-  const n = parseInt(hex[1], 16);
-  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
-}
-
-/** "45 s", "12 min", "3 h 5 min", "2 d 4 h": how long something has held. */
-export function formatDuration(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  const minutes = Math.floor(s / 60);
-  if (minutes < 60) return `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
-  const days = Math.floor(hours / 24);
-  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
 }
 
 /** The matchers of a silence for an alert: just it, its rule on its host, or the rule. */

@@ -1,6 +1,10 @@
 // Charts: one plotly chart per (collector, unit) group, built from the collector list, so a
-// plugin's namespace gets its charts with no front-end change. Plotly.newPlot once per chart,
-// then Plotly.extendTraces with maxPoints, batched per animation frame. Each chart shows the
+// plugin's namespace gets its charts with no front-end change. Plotly.newPlot once per chart;
+// new points are appended to its traces and drawn with one Plotly.redraw per chart per
+// animation frame, and only where someone can see it: a hidden tab draws nothing (and
+// catches up in one redraw per chart when shown), a chart scrolled out of view is drawn as
+// it comes back in, and a quiet chart (all zero, quiet.js) is folded into one line of text
+// and not drawn at all. Each chart shows the
 // chosen time window: every sample up to 5 minutes; beyond, live samples are merged into
 // buckets (the window's step, buckets.js) so a 7-day chart holds about as many points as a
 // 5-minute one. Alerts draw on the charts of their series (alertsdata.js chartOverlay):
@@ -10,7 +14,10 @@
 
 import { chartOverlay, collectorOf } from "./alertsdata.js";
 import { Bucket, bucketKey, bucketStep, gapBefore, isBucketed } from "./buckets.js";
+import { translucent } from "./colors.js";
 import { axisTicks, formatValue, splitValue } from "./format.js";
+import { breaksQuiet, isQuiet, quietNames, quietText } from "./quiet.js";
+import { resolveColor } from "./theme.js";
 
 const TITLES = {
   cpu: "CPU", memory: "Memory", load: "Load", disk: "Disk", filesystem: "Filesystem",
@@ -31,6 +38,9 @@ const DAY = 86400;
 // A line needs two points: a trace with fewer than this many (a long window over a new
 // history file, say) also gets dots, so its one bucket is not invisible.
 const SPARSE = 10;
+// A chart this close below or above the viewport is drawn as if on screen, so it is
+// complete when scrolled to.
+const NEAR_VIEWPORT = "40px 0px";
 
 export function collectorTitle(name) {
   if (TITLES[name]) return TITLES[name];
@@ -52,23 +62,22 @@ function slug(text) {
     .replace(/-+/g, "-").replace(/^-|-$/g, "") || "x";
 }
 
-function cssVar(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-}
-
+/** The page's colours, resolved for the theme shown (plotly takes no CSS variables). */
 function theme() {
   const palette = [];
-  for (let i = 1; i <= 10; i += 1) palette.push(cssVar(`--series-${i}`) || "#7aa2f7");
+  for (let i = 1; i <= 10; i += 1) palette.push(resolveColor(`--series-${i}`, "#7aa2f7"));
+  const muted = resolveColor("--text-muted", "#93a0b4");
   return {
-    text: cssVar("--text-muted") || "#9aa4b2",
-    grid: cssVar("--chart-grid") || "rgba(255,255,255,0.08)",
-    axis: cssVar("--chart-axis") || "rgba(255,255,255,0.2)",
-    hoverBg: cssVar("--surface-raised") || "#1f2633",
-    font: cssVar("--font-ui") || "system-ui, sans-serif",
+    text: muted,
+    strong: resolveColor("--text", "#e6e9ef"),
+    grid: resolveColor("--chart-grid", "rgba(255,255,255,0.08)"),
+    axis: resolveColor("--chart-axis", "rgba(255,255,255,0.2)"),
+    hoverBg: resolveColor("--surface-raised", "#1f2633"),
+    font: getComputedStyle(document.documentElement).getPropertyValue("--font-ui").trim()
+      || "system-ui, sans-serif",
     palette,
-    alerts: { warn: cssVar("--warn") || "#e3b341", crit: cssVar("--bad") || "#f85149",
-      ok: cssVar("--ok") || "#3fb950", pending: cssVar("--text-muted") || "#93a0b4",
-      restart: cssVar("--text-muted") || "#93a0b4" },
+    alerts: { warn: resolveColor("--warn", "#e3b341"), crit: resolveColor("--bad", "#f85149"),
+      ok: resolveColor("--ok", "#3fb950"), pending: muted, restart: muted },
   };
 }
 
@@ -86,13 +95,6 @@ function timeAxis(window) {
 
 function isNumber(value) {
   return typeof value === "number" && Number.isFinite(value);
-}
-
-function translucent(color, alpha) {
-  const hex = /^#([0-9a-f]{6})$/i.exec(color);
-  if (!hex) return color;
-  const n = parseInt(hex[1], 16);
-  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
 }
 
 /** Labels without the words every label of the group shares ("CPU user, all cores" -> "user"). */
@@ -136,6 +138,27 @@ export class ChartBoard {
     this.latestTs = null;
     this.alerts = null; // {host, rules, alerts, transitions}: what the charts' overlays show
     this.cores = 0; // this host's CPU cores (its cpu.coreN series), for per-core thresholds
+    this.redraws = 0; // Plotly redraws so far (the tests count them)
+    this.hidden = document.visibilityState === "hidden";
+    this.onVisibility = () => {
+      this.hidden = document.visibilityState === "hidden";
+      if (!this.hidden) this.schedule(); // catch up: one redraw per chart that has news
+    };
+    document.addEventListener("visibilitychange", this.onVisibility);
+    this.viewport = new IntersectionObserver((entries) => this.onIntersect(entries),
+      { rootMargin: NEAR_VIEWPORT });
+  }
+
+  /** Cards came into or went out of view; one that came in with news is drawn next frame. */
+  onIntersect(entries) {
+    let due = false;
+    for (const entry of entries) {
+      const chart = entry.target.chart;
+      if (!chart) continue;
+      chart.onscreen = entry.isIntersecting;
+      due = due || (chart.onscreen && this.dirty.has(chart));
+    }
+    if (due) this.schedule();
   }
 
   addCollector(collector, order) {
@@ -158,6 +181,8 @@ export class ChartBoard {
   destroy() {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
+    document.removeEventListener("visibilitychange", this.onVisibility);
+    this.viewport.disconnect();
     for (const chart of this.charts.values()) {
       Plotly.purge(chart.gd);
       chart.card.remove();
@@ -317,16 +342,31 @@ export class ChartBoard {
     entry.lastStep = step;
   }
 
+  /** One animation frame draws every chart with news; a hidden tab asks for none. */
   schedule() {
-    if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
+    if (!this.frame && !this.hidden) this.frame = requestAnimationFrame(() => this.flush());
   }
 
+  /** Draw the charts with news that can be seen; the rest keep theirs until they can. */
   flush() {
     this.frame = 0;
-    const charts = [...this.dirty];
-    this.dirty.clear();
-    for (const chart of charts) chart.flush(this.latestTs);
+    for (const chart of [...this.dirty]) {
+      if (chart.quiet) {
+        chart.renderQuiet(this.latestTs);
+      } else if (chart.onscreen) {
+        this.dirty.delete(chart);
+        chart.flush(this.latestTs);
+      }
+    }
     this.onFlush(this.latestTs);
+  }
+
+  /** The theme changed: every chart takes the new colours at its next redraw. */
+  setTheme() {
+    this.theme = theme();
+    for (const chart of this.charts.values()) chart.applyTheme();
+    if (this.alerts) this.setAlerts(this.alerts);
+    this.schedule();
   }
 
   /** The alerts' state changed: each chart whose overlay differs is redrawn once. */
@@ -385,9 +425,13 @@ class Chart {
     this.overlayKey = JSON.stringify([]);
     this.overlay = null; // shapes waiting for the next flush
     this.axis = axisTicks(0, 0, unit);
+    this.onscreen = true; // until the board's IntersectionObserver says otherwise
+    this.quiet = false; // folded into one line (quiet.js): not drawn until a value appears
     this.build(title, key);
     board.insert(this.card, order);
     this.gd = this.card.querySelector(".plot");
+    this.card.chart = this;
+    board.viewport.observe(this.card);
     Plotly.newPlot(this.gd, [], this.layout(), {
       displayModeBar: false, responsive: true, displaylogo: false, scrollZoom: false,
     });
@@ -405,6 +449,7 @@ class Chart {
           class="headline-unit"></span><span class="headline-label"></span></div>
       </header>
       <p class="card-alert" hidden></p>
+      <p class="quiet-line" hidden></p>
       <ul class="legend"></ul>
       <div class="plot-wrap"><div class="plot"></div><p class="plot-empty">waiting for data…</p></div>`;
     const heading = card.querySelector(".card-title");
@@ -435,13 +480,34 @@ class Chart {
       font: { color: t.text, family: t.font, size: 12 },
       showlegend: false,
       hovermode: "x unified",
-      hoverlabel: { bgcolor: t.hoverBg, bordercolor: t.axis, font: { color: "#e6e9ef" } },
+      hoverlabel: { bgcolor: t.hoverBg, bordercolor: t.axis, font: { color: t.strong } },
       xaxis: { ...axis, type: "date", showgrid: false, nticks: 6, spikecolor: t.axis,
         spikethickness: 1, spikedash: "dot", ...timeAxis(this.window) },
       yaxis: { ...axis, title: { text: this.unit, standoff: 4, font: { size: 11 } },
         automargin: true, tickmode: "array", range: this.axis.range,
         tickvals: this.axis.tickvals, ticktext: this.axis.ticktext },
     };
+  }
+
+  /** The board's colours onto the layout and the traces, drawn at the next flush. */
+  applyTheme() {
+    const { layout, data } = this.gd;
+    const fresh = this.layout();
+    for (const key of ["font", "hoverlabel"]) layout[key] = fresh[key];
+    for (const axis of ["xaxis", "yaxis"]) {
+      for (const key of ["gridcolor", "linecolor", "spikecolor"]) {
+        if (key in fresh[axis]) layout[axis][key] = fresh[axis][key];
+      }
+    }
+    const palette = this.board.theme.palette;
+    data.forEach((trace, n) => {
+      const color = palette[n % palette.length];
+      trace.line = { ...trace.line, color };
+      trace.fillcolor = translucent(color, 0.1);
+    });
+    this.overlayKey = null; // the alert overlay's colours too
+    this.legendColors = null;
+    this.board.dirty.add(this);
   }
 
   get many() {
@@ -501,6 +567,7 @@ class Chart {
     this.maxPoints = maxPoints;
     this.pending.clear();
     this.cleared = true;
+    if (this.quiet) this.unfold(); // the new window's points decide again
     if (this.board.alerts) this.setAlerts(this.board.alerts); // its marks' words
   }
 
@@ -532,6 +599,7 @@ class Chart {
       points.replace = false;
     }
     this.latest[index] = isNumber(current) ? current : null;
+    if (this.quiet && breaksQuiet(y)) this.unfold();
   }
 
   /** A break in the line (no value), leaving the headline as it is. */
@@ -547,38 +615,73 @@ class Chart {
       Object.assign(gd.layout.xaxis, timeAxis(this.window));
       this.cleared = false;
     }
-    const indices = [];
-    const update = { x: [], y: [], text: [] };
+    this.append();
+    if (this.overlay) {
+      gd.layout.shapes = this.overlay; // the redraw below draws them
+      this.overlay = null;
+    }
+    if (end !== null && end !== undefined) this.showWindow(end);
+    if (isQuiet(gd.data)) {
+      this.fold(end);
+      return;
+    }
+    this.fitAxis();
+    // The traces and the layout were edited in place: one full redraw shows it all.
+    Plotly.redraw(gd);
+    this.board.redraws += 1;
+    this.card.classList.toggle("has-data", gd.data.some((trace) => trace.x.length > 0));
+    this.renderLegend();
+  }
+
+  /** Move the pending points onto the traces (at most maxPoints kept per trace). */
+  append() {
     for (const [index, points] of this.pending) {
-      const trace = gd.data[index];
+      const trace = this.gd.data[index];
       if (points.replace && trace.x.length) {
-        // Plotly has no "update the last point": edit it in place; the redraw below reads it.
+        // A bucket still filling: its newest point is replaced, not added.
         const last = trace.x.length - 1;
         trace.x[last] = points.x.shift();
         trace.y[last] = points.y.shift();
         trace.text[last] = points.text.shift();
       }
       if (!points.x.length) continue;
-      indices.push(index);
-      update.x.push(points.x);
-      update.y.push(points.y);
-      update.text.push(points.text);
+      trace.mode = trace.x.length + points.x.length < SPARSE ? "lines+markers" : "lines";
+      for (const k of ["x", "y", "text"]) {
+        const column = trace[k];
+        for (const v of points[k]) column.push(v);
+        if (column.length > this.maxPoints) column.splice(0, column.length - this.maxPoints);
+      }
     }
     this.pending.clear();
-    if (this.overlay) {
-      gd.layout.shapes = this.overlay; // the redraw below draws them
-      this.overlay = null;
-    }
-    if (end !== null && end !== undefined) this.showWindow(end);
-    for (const [i, index] of indices.entries()) {
-      const trace = gd.data[index];
-      trace.mode = trace.x.length + update.x[i].length < SPARSE ? "lines+markers" : "lines";
-    }
-    if (indices.length) Plotly.extendTraces(gd, update, indices, this.maxPoints);
-    else Plotly.redraw(gd);
-    this.card.classList.toggle("has-data", gd.data.some((trace) => trace.x.length > 0));
-    this.updateAxis();
-    this.renderLegend();
+  }
+
+  /** Fold into one line: the chart held nothing but zeros over everything it shows. */
+  fold(end) {
+    this.quiet = true;
+    this.card.classList.add("is-quiet");
+    this.card.querySelector(".quiet-line").hidden = false;
+    this.renderQuiet(end);
+  }
+
+  /** A value appeared: the chart unfolds and is drawn at the next frame. */
+  unfold() {
+    this.quiet = false;
+    this.card.classList.remove("is-quiet");
+    this.card.querySelector(".quiet-line").hidden = true;
+    this.board.dirty.add(this);
+    this.board.schedule();
+  }
+
+  /** The folded line, for how long the chart has been quiet (the window, at most). */
+  renderQuiet(end) {
+    const first = this.gd.data.reduce((low, t) => Math.min(low, t.x.length ? +t.x[0] : low),
+      Infinity);
+    const span = end === null || end === undefined || first === Infinity ? 0
+      : Math.min(this.window, end - first / 1000);
+    const text = quietText(quietNames(this.series.map((s) => s.name), this.labels), this.unit,
+      span);
+    const line = this.card.querySelector(".quiet-line");
+    if (line.textContent !== text) line.textContent = text;
   }
 
   /**
@@ -599,8 +702,9 @@ class Chart {
     });
   }
 
-  /** Our own ticks (binary prefixes for bytes); relayout only when they must change. */
-  updateAxis() {
+  /** Our own ticks (binary prefixes for bytes), set on the layout for the redraw that
+   * follows; changed only when the data leaves the scale (or fills too little of it). */
+  fitAxis() {
     let low = Infinity;
     let high = -Infinity;
     for (const trace of this.gd.data) {
@@ -618,8 +722,8 @@ class Chart {
     const backTo100 = this.unit === "%" && next.range[1] === 100 && top !== 100;
     if (fits && !backTo100) return; // hysteresis: keep the scale steady while data fits it
     this.axis = next;
-    Plotly.relayout(this.gd, { "yaxis.range": next.range, "yaxis.tickvals": next.tickvals,
-      "yaxis.ticktext": next.ticktext });
+    Object.assign(this.gd.layout.yaxis, { range: next.range, tickvals: next.tickvals,
+      ticktext: next.ticktext });
   }
 
   renderLegend() {
@@ -637,7 +741,9 @@ class Chart {
       legend.classList.add("legend-note");
       return;
     }
-    if (legend.children.length !== Math.min(this.series.length, LEGEND_CHIPS)) {
+    if (legend.children.length !== Math.min(this.series.length, LEGEND_CHIPS)
+      || this.legendColors !== t.palette) {
+      this.legendColors = t.palette;
       legend.replaceChildren(...this.series.slice(0, LEGEND_CHIPS).map((series, i) => {
         const chip = document.createElement("li");
         const swatch = document.createElement("i");

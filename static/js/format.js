@@ -88,7 +88,24 @@ export function axisTicks(low, high, unit) {
   return { range: [bottom, top], tickvals, ticktext };
 }
 
+// One formatter for every clock on the page: toLocaleTimeString builds a new one per call,
+// and the page shows a clock at every redraw.
+let clockFormat = null;
+
 export function formatClock(date) {
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit",
-    hour12: false });
+  clockFormat ||= new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit",
+    second: "2-digit", hour12: false });
+  return clockFormat.format(date);
+}
+
+/** "45 s", "12 min", "3 h 5 min", "2 d 4 h": how long something has held. */
+export function formatDuration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const minutes = Math.floor(s / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
 }

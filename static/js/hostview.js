@@ -77,6 +77,11 @@ export class HostDashboard {
     }
   }
 
+  /** The page's theme changed: the charts take its colours. */
+  setTheme() {
+    this.board.setTheme();
+  }
+
   /** The alerts ({rules, alerts, transitions}) drawn on this host's charts. */
   setAlerts(state) {
     this.board.setAlerts({ ...state, host: this.host });

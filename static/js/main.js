@@ -13,6 +13,7 @@ import { formatClock } from "./format.js";
 import { HealthStrip, HistoryBanner, PluginBanner, QueueBanner } from "./health.js";
 import { HostDashboard } from "./hostview.js";
 import { HostList, HostPicker } from "./hosts.js";
+import { ThemeToggle } from "./theme.js";
 import { WindowPicker, initialWindow, rememberWindow, windowByKey } from "./timewindow.js";
 import { cardOrder, chooseView, collectorRank, requestedView, sameView, viewUrl }
   from "./views.js";
@@ -76,6 +77,7 @@ class Page {
 
   start() {
     followHeight(document.querySelector(".topbar"), "--topbar-height");
+    new ThemeToggle({ button: byId("theme-toggle"), onChange: () => this.dashboard?.setTheme() });
     new WindowPicker({
       group: this.el.window,
       selected: this.windowKey,

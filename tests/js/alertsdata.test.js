@@ -6,8 +6,9 @@ import { describe, it } from "node:test";
 
 import { addTransition, alertKey, applyAck, applySilences, applyTransition, badgeCounts,
   chartOverlay, collectorOf,
-  escapeGlob, firingBands, formatDuration, globMatch, panelGroups, restartMarks,
+  escapeGlob, firingBands, globMatch, panelGroups, restartMarks,
   silenceMatchers, silenceMatches, thresholdLines, wordedMarks } from "../../static/js/alertsdata.js";
+import { formatDuration } from "../../static/js/format.js";
 
 const COLORS = { warn: "#e3b341", crit: "#f85149", ok: "#3fb950", pending: "#93a0b4" };
 const RULES = [
