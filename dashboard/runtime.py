@@ -234,8 +234,9 @@ class Runtime:
             log.error("history: the last write did not finish within %.0f s", FLUSH_TIMEOUT)
 
     def query_history(self, query: Query) -> Answer:
-        """History rows; read in a native thread when the answer needs the file."""
-        if self.history.needs_disk(query):
+        """History rows; read in a native thread when the answer needs the file or
+        computes rollups (a range beyond raw's reach when history is in memory only)."""
+        if self.history.needs_disk(query) or query.rollup:
             return self.workers.call(lambda: self.history.answer(query), QUERY_TIMEOUT)
         return self.history.answer(query)
 
