@@ -47,6 +47,15 @@ export function pointsFor(width, [low, high]) {
 
 const PLOTLY_DATE = /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d)(?::(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?)?$/;
 
+/** A plotly date string's parts [year, month (0-11), day, hour, minute, second, ms], or null. */
+function dateParts(value) {
+  const parts = typeof value === "string" ? PLOTLY_DATE.exec(value.trim()) : null;
+  if (!parts) return null;
+  const numbers = parts.slice(1, 7).map((p) => Number(p || 0));
+  numbers[1] -= 1;
+  return [...numbers, Number(`0.${parts[7] || "0"}`) * 1000];
+}
+
 /**
  * Unix milliseconds of a time on a plotly date axis: plotly hands back ranges and hovered
  * points as "YYYY-MM-DD HH:MM:SS.ffff" in the page's local time (it draws Date objects in
@@ -55,11 +64,16 @@ const PLOTLY_DATE = /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d)(?::(\d\d)(?::(\d\d)(?:\
 export function plotlyTime(value) {
   if (value instanceof Date) return value.getTime();
   if (finite(value)) return value;
-  const parts = typeof value === "string" ? PLOTLY_DATE.exec(value.trim()) : null;
+  const parts = dateParts(value);
   if (!parts) return NaN;
-  const [year, month, day, hour, minute, second] = parts.slice(1, 7).map((p) => Number(p || 0));
-  const ms = Number(`0.${parts[7] || "0"}`) * 1000;
-  return new Date(year, month - 1, day, hour, minute, second).getTime() + ms;
+  return new Date(...parts.slice(0, 6)).getTime() + parts[6];
+}
+
+/** The same time as plotly's own number for it on a date axis (what Plotly.Fx.hover takes
+ * as xval): the wall-clock digits read as if they were UTC. NaN for anything else. */
+export function axisValue(value) {
+  const parts = dateParts(value);
+  return parts ? Date.UTC(...parts.slice(0, 6)) + parts[6] : NaN;
 }
 
 /**
@@ -72,7 +86,8 @@ export function relayoutRange(event) {
   const pair = Array.isArray(event["xaxis.range"]) ? event["xaxis.range"]
     : [event["xaxis.range[0]"], event["xaxis.range[1]"]];
   if (pair[0] === undefined || pair[1] === undefined) return null;
-  const [a, b] = pair.map((v) => plotlyTime(v) / 1000);
+  // To the millisecond, as a Date holds it: the range set on the other charts comes back equal.
+  const [a, b] = pair.map((v) => Math.round(plotlyTime(v)) / 1000);
   if (!finite(a) || !finite(b) || a === b) return null;
   return { start: Math.min(a, b), end: Math.max(a, b) };
 }
@@ -163,14 +178,14 @@ export function neighbour(snapshot, direction) {
   return finite(ts) ? ts : null;
 }
 
-/** How far a snapshot is from the moment asked for, in words ("at that moment", "12 s after",
- * "2 min before"). */
-export function distanceText(snapshotTs, asked) {
+/** How far a snapshot is from `asked`, named `what`: "at the click", "12 s after the click",
+ * "2 min before the click". */
+export function distanceText(snapshotTs, asked, what) {
   const delta = snapshotTs - asked;
   const size = Math.abs(delta);
-  if (size < 0.5) return "at that moment";
+  if (size < 0.5) return `at ${what}`;
   const s = Math.round(size);
   const amount = s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min`
     : `${Math.round(s / 3600)} h`;
-  return `${amount} ${delta > 0 ? "after" : "before"}`;
+  return `${amount} ${delta > 0 ? "after" : "before"} ${what}`;
 }

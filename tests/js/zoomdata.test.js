@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { compareCovers, compareSpan, distanceText, neighbour, plotlyTime, pointsFor,
+import { axisValue, compareCovers, compareSpan, distanceText, neighbour, plotlyTime, pointsFor,
   rangeLines, rangeUrl, readRange, relayoutRange, sameRange, shiftLines }
   from "../../static/js/zoomdata.js";
 
@@ -65,6 +65,13 @@ describe("plotlyTime", () => {
   });
 });
 
+describe("axisValue", () => {
+  it("reads plotly's date strings as its axis numbers: the digits as UTC", () => {
+    assert.equal(axisValue("2026-12-02 01:11:59.5"), Date.UTC(2026, 11, 2, 1, 11, 59, 500));
+    assert.ok(Number.isNaN(axisValue(5)));
+  });
+});
+
 describe("relayoutRange", () => {
   const at = (s) => new Date(s * 1000);
   it("turns a drag's two ends into a range in unix seconds, in order", () => {
@@ -72,6 +79,10 @@ describe("relayoutRange", () => {
       { start: T, end: T + 60 });
     assert.deepEqual(relayoutRange({ "xaxis.range": [T * 1000, (T + 5) * 1000] }),
       { start: T, end: T + 5 });
+    const local = new Date(2026, 11, 2, 1, 11, 59).getTime() / 1000;
+    assert.deepEqual(relayoutRange({ "xaxis.range[0]": "2026-12-02 01:11:59.0534",
+      "xaxis.range[1]": "2026-12-02 01:12:00.6446" }), { start: local + 0.053, end: local + 1.645 },
+    "to the millisecond, as the Dates set on the other charts hold it");
   });
 
   it("says live for an autorange and null for anything else", () => {
@@ -171,9 +182,9 @@ describe("neighbour", () => {
 
 describe("distanceText", () => {
   it("says how far the snapshot is from the moment asked for", () => {
-    assert.equal(distanceText(T, T + 0.2), "at that moment");
-    assert.equal(distanceText(T + 12, T), "12 s after");
-    assert.equal(distanceText(T - 300, T), "5 min before");
-    assert.equal(distanceText(T + 3 * 3600, T), "3 h after");
+    assert.equal(distanceText(T, T + 0.2, "the click"), "at the click");
+    assert.equal(distanceText(T + 12, T, "the click"), "12 s after the click");
+    assert.equal(distanceText(T - 300, T, "it"), "5 min before it");
+    assert.equal(distanceText(T + 3 * 3600, T, "it"), "3 h after it");
   });
 });
