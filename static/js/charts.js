@@ -775,7 +775,7 @@ class Chart {
 
   zoomTo(range) {
     const span = range.end - range.start;
-    const update = { "xaxis.range": [new Date(range.start * 1000), new Date(range.end * 1000)],
+    const update = { "xaxis.range": [...dates(range)],
       "xaxis.autorange": false };
     for (const [key, value] of Object.entries(timeAxis(span))) update[`xaxis.${key}`] = value;
     Plotly.relayout(this.gd, update);
@@ -796,7 +796,7 @@ class Chart {
         : null;
     });
     Object.assign(this.gd.layout.xaxis, { autorange: false,
-      range: [new Date(range.start * 1000), new Date(range.end * 1000)] });
+      range: [...dates(range)] });
     this.showBands(bands);
   }
 
@@ -849,6 +849,11 @@ class Chart {
     this.gd.data.splice(0, Infinity, ...own);
     this.drawExtras();
   }
+}
+
+/** A range's two ends as Dates, to the millisecond (a Date would cut 0.9999 ms off). */
+function dates(range) {
+  return [new Date(Math.round(range.start * 1000)), new Date(Math.round(range.end * 1000))];
 }
 
 /** A min–max band: its low edge, then its high edge filled down to it; no hover of its own. */
