@@ -21,13 +21,15 @@ from tests.waits import wait_until
 
 PATHS = ["/", "/api/collectors", "/api/hosts", "/api/history/cpu?seconds=60", "/metrics",
          "/healthz", "/vendor/plotly.min.js", "/vendor/socket.io.min.js", "/api/nonexistent",
-         "/login", "/static/css/dashboard.css", "/api/alerts", "/api/silences"]  # fmt: skip
+         "/login", "/static/css/dashboard.css", "/api/alerts", "/api/silences",
+         "/api/processes?at=0&limit=5"]  # fmt: skip
 # The routes that change something, as (method, rule): each is tried without the token, then
 # with it (a silence made, then ended twice: 201, 200, 404).
 CHANGES = [("POST", "/api/silences"), ("DELETE", "/api/silences/<silence_id>")]
 # The Socket.IO requests that read history, as (namespace, event, payload for "now"): asked
 # on a socket let in with the token (one without it never gets that far: see "sockets").
-REQUESTS = [("/cpu", "range", lambda now: {"start": now - 60, "end": now})]
+REQUESTS = [("/cpu", "range", lambda now: {"start": now - 60, "end": now}),
+            ("/processes", "snapshot", lambda now: {"ts": now})]  # fmt: skip
 
 
 def fetch(url: str, context: ssl.SSLContext, **headers: str) -> dict[str, Any]:

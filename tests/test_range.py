@@ -20,7 +20,7 @@ import socketio
 from dashboard.history.tiers import History, Query
 from dashboard.settings import HistorySettings
 from tests.clock import T0, Clock
-from tests.serverproc import ServerProcess, make_server
+from tests.serverproc import ServerProcess, make_server, serving
 
 pytestmark = pytest.mark.server
 BUDGET = 1000  # history points per minute per connection (the smallest the settings take)
@@ -62,13 +62,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         f'[server]\nasync_mode = "eventlet"\nhistory_points_per_minute = {BUDGET}\n'
         '[history]\npath = "aged.sqlite3"\nretention = "1h"\n'
     )
-    made = make_server(folder, settings)
-    made.start()
-    try:
+    with serving(make_server(folder, settings)) as made:
         yield made
-    finally:
-        made.stop()
-    assert "Traceback" not in made.output()
 
 
 @pytest.fixture

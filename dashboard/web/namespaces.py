@@ -23,6 +23,7 @@ from dashboard.fleet import summary
 from dashboard.history.tiers import RAW_SPAN, Query
 from dashboard.pipeline.filters import CollectorFault
 from dashboard.pipeline.hub import Topic
+from dashboard.web.processes_api import parse_snapshot
 from dashboard.web.protocol import (
     RangeRequest,
     RequestError,
@@ -294,3 +295,22 @@ class CollectorNamespace(GuardedNamespace):
         self.runtime.hub.unsubscribe(self.name, _sid())
         self._subscribed(False)
         return {"ok": True}
+
+
+class ProcessesNamespace(CollectorNamespace):
+    """``/processes``: a collector namespace that also answers ``snapshot``, the stored
+    process table nearest a moment (what was running then)."""
+
+    events = CollectorNamespace.events | {"snapshot"}
+
+    def on_snapshot(self, *args: Any) -> dict[str, Any]:
+        return self._answer("snapshot", self._snapshot, args)
+
+    def _snapshot(self, data: Any) -> dict[str, Any]:
+        topics = self._topics()
+        req = parse_snapshot(data, topics, self.runtime.hub.host)
+        try:
+            found = self.runtime.process_snapshot(req.host, req.ts, req.filter)
+        except TimeoutError:
+            raise RequestError("snapshots: the file took too long to answer; try again") from None
+        return {"ok": True, "host": req.host, "snapshot": found}

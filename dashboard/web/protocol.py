@@ -146,6 +146,11 @@ def series_names(value: Any, known: Collection[str]) -> tuple[str, ...]:
     return tuple(sorted(set(value)))
 
 
+def seconds(data: Mapping[str, Any], key: str) -> float:
+    """``data[key]``, a finite number (unix seconds, say), or a ``RequestError`` naming it."""
+    return _number(data, key, 0.0)
+
+
 def _number(data: Mapping[str, Any], key: str, default: float) -> float:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
