@@ -431,7 +431,10 @@ export class ChartBoard {
   /** Leave the zoom: its bands go; each collector's reset (a new subscribe) draws live. */
   unzoom() {
     this.zoom = null;
-    for (const chart of this.charts.values()) chart.showBands([]);
+    for (const chart of this.charts.values()) {
+      chart.emptyText("waiting for data…");
+      chart.showBands([]);
+    }
   }
 
   /** A `range` ack's history for collector `name`, drawn on its charts while zoomed. */
@@ -797,7 +800,13 @@ class Chart {
     });
     Object.assign(this.gd.layout.xaxis, { autorange: false,
       range: [...dates(range)] });
+    this.emptyText("nothing stored for this range");
     this.showBands(bands);
+  }
+
+  /** What the empty chart says: live, it waits for data; zoomed, the range had none. */
+  emptyText(text) {
+    this.card.querySelector(".plot-empty").textContent = text;
   }
 
   /** One min–max band a series (null: none), drawn with the next extras. */

@@ -92,3 +92,10 @@ export function formatClock(date) {
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit",
     hour12: false });
 }
+
+/** A moment's clock time, with its date in front when it is not today. */
+export function formatMoment(ts) {
+  const date = new Date(ts * 1000);
+  if (new Date().toDateString() === date.toDateString()) return formatClock(date);
+  return `${date.toLocaleDateString([], { month: "short", day: "numeric" })} ${formatClock(date)}`;
+}

@@ -10,7 +10,7 @@ import { Alerts } from "./alerts.js";
 import { Connection } from "./connection.js";
 import { FleetView } from "./fleet.js";
 import { sortHosts, staleText } from "./fleetdata.js";
-import { formatClock } from "./format.js";
+import { formatClock, formatMoment } from "./format.js";
 import { HealthStrip, HistoryBanner, PluginBanner, QueueBanner } from "./health.js";
 import { HostDashboard } from "./hostview.js";
 import { HostList, HostPicker } from "./hosts.js";
@@ -118,8 +118,8 @@ class Page {
   onZoom(range) {
     window.history.replaceState(window.history.state, "", rangeUrl(window.location.href, range));
     this.el.zoomBar.hidden = !range;
-    this.el.zoomRange.textContent = range ? `${formatClock(new Date(range.start * 1000))} – `
-      + `${formatClock(new Date(range.end * 1000))}` : "";
+    this.el.zoomRange.textContent = range ? `${formatMoment(range.start)} – `
+      + `${formatMoment(range.end)}` : "";
     document.body.dataset.zoom = range ? "zoomed" : "live";
   }
 

@@ -5,16 +5,9 @@
 // and Earlier / Later buttons that step through the neighbouring snapshots. Escape or the
 // close button closes it; on a phone it is a full-width sheet.
 
-import { formatClock } from "./format.js";
+import { formatMoment } from "./format.js";
 import { ProcessTable } from "./processes.js";
 import { distanceText, neighbour } from "./zoomdata.js";
-
-/** A moment's clock time, with its date when it is not today. */
-function moment(ts) {
-  const date = new Date(ts * 1000);
-  if (new Date().toDateString() === date.toDateString()) return formatClock(date);
-  return `${date.toLocaleDateString([], { month: "short", day: "numeric" })} ${formatClock(date)}`;
-}
 
 export class SnapshotPanel {
   /** panel: the template's aside; sorts, maxLimit: the process table's (page config). */
@@ -88,14 +81,14 @@ export class SnapshotPanel {
     if (!snapshot) {
       this.panel.dataset.state = "empty";
       delete this.panel.dataset.ts;
-      this.time.textContent = moment(this.asked);
+      this.time.textContent = formatMoment(this.asked);
       this.distance.textContent = "no process snapshot stored for this host";
       this.table.rows([]);
       return;
     }
     this.panel.dataset.state = "shown";
     this.panel.dataset.ts = String(snapshot.ts);
-    this.time.textContent = moment(snapshot.ts);
+    this.time.textContent = formatMoment(snapshot.ts);
     this.time.dateTime = new Date(snapshot.ts * 1000).toISOString();
     this.distance.textContent = `${distanceText(snapshot.ts, this.asked, "the click")} · `
       + `${snapshot.total} processes stored`;
