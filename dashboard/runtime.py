@@ -28,6 +28,8 @@ from dashboard.pipeline.registry import Loaded, Registry
 from dashboard.pipeline.runner import CollectorRunner
 from dashboard.pipeline.scheduler import Job, Scheduler
 from dashboard.settings import Settings
+from dashboard.snapshots.recorder import Recorder
+from dashboard.snapshots.store import SnapshotStore
 from dashboard.workers import NativeWorkers
 
 log = logging.getLogger(__name__)
@@ -52,10 +54,12 @@ class Runtime:
         host: str | None = None,
         collect: bool = True,
         evaluate: bool = True,
+        snapshots: bool = True,
     ) -> None:
         """``host``: the name this machine's samples carry; ``collect`` False: run none of
         the collectors (a web process under scale-out, which serves other hosts');
-        ``evaluate`` False: no alert rules (an agent: the web processes evaluate its data)."""
+        ``evaluate`` False: no alert rules (an agent: the web processes evaluate its data);
+        ``snapshots`` False: no process snapshots (an agent: the web processes keep them)."""
         self.settings, self.clock = settings, clock
         self.workers = NativeWorkers(settings.server.async_mode)
         self.history = History(settings.history, clock=clock)
@@ -90,6 +94,17 @@ class Runtime:
             ),
             Job("history-maintain", self._in_worker(self.history.maintain), MAINTAIN_EVERY),
         ]
+        # Process snapshots of every host's scans, written with history's cadence.
+        self.snapshots: Recorder | None = None
+        if snapshots:
+            self.snapshots = self._recorder()
+            self.hub.watch(self.snapshots.observe)
+            jobs += [
+                Job("snapshots-flush", self._in_worker(self.snapshots.flush),
+                    settings.history.flush_interval),
+                Job("snapshots-maintain", self._in_worker(self.snapshots.maintain),
+                    MAINTAIN_EVERY),
+            ]  # fmt: skip
         if settings.alerts.enabled and evaluate:
             self.alerts = self._engine(load_rules(settings))
             self.hub.watch(self.alerts.observe)
@@ -103,6 +118,27 @@ class Runtime:
         return Engine(rules, store, self.clock, self.alert_sources,
                       repeat=settings.alerts.repeat, settle=settings.alerts.group_wait,
                       breathe=BREATHE)  # fmt: skip
+
+    def _recorder(self) -> Recorder:
+        """The snapshot recorder; its table lives in the history file (or in memory)."""
+        history = self.settings.history
+        store = SnapshotStore(history.path)
+        return Recorder(store, history.retention, history.flush_interval, self.clock)
+
+    def process_snapshot(
+        self, host: str, ts: float, flt: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The stored process snapshot of ``host`` nearest ``ts``, its rows through the
+        table filter ``flt``; None if none is kept. Read in a native thread."""
+        recorder = self.snapshots
+        if recorder is None:
+            return None
+
+        def find() -> dict[str, Any] | None:
+            found = recorder.nearest(host, ts)
+            return None if found is None else found.as_json(flt)
+
+        return self.workers.call(find, QUERY_TIMEOUT)
 
     def alert_sources(self) -> Sources:
         """What stale and failing rules read: every topic's newest sample, and this
@@ -205,17 +241,12 @@ class Runtime:
 
     def start(self) -> None:
         """Open history (its newest hour goes into memory), then start collecting."""
-        try:
-            self.workers.call(self.history.open, OPEN_TIMEOUT)
-        except TimeoutError:
-            log.error(
-                "history: opening %s took over %.0f s", self.settings.history.path, OPEN_TIMEOUT
-            )
+        path = self.settings.history.path
+        self._within(self.history.open, OPEN_TIMEOUT, f"history: opening {path}")
         if self.alerts is not None:
-            try:
-                self.workers.call(self.alerts.open, OPEN_TIMEOUT)
-            except TimeoutError:
-                log.error("alerts: reading their state took over %.0f s", OPEN_TIMEOUT)
+            self._within(self.alerts.open, OPEN_TIMEOUT, "alerts: reading their state")
+        if self.snapshots is not None:
+            self._within(self.snapshots.open, OPEN_TIMEOUT, "snapshots: opening their table")
         self.scheduler.start()
 
     def stop(self) -> None:
@@ -224,18 +255,22 @@ class Runtime:
         if self.queue is not None:
             self.queue.stop()
         if self.alerts is not None:
-            try:
-                self.workers.call(self.alerts.close, FLUSH_TIMEOUT)
-            except TimeoutError:
-                log.error("alerts: saving their state took over %.0f s", FLUSH_TIMEOUT)
+            self._within(self.alerts.close, FLUSH_TIMEOUT, "alerts: saving their state")
+        if self.snapshots is not None:
+            self._within(self.snapshots.close, FLUSH_TIMEOUT, "snapshots: the last write")
+        self._within(self.history.close, FLUSH_TIMEOUT, "history: the last write")
+
+    def _within(self, fn: Callable[[], object], timeout: float, what: str) -> None:
+        """``fn()`` in a native thread; if it takes over ``timeout`` s, say so and go on."""
         try:
-            self.workers.call(self.history.close, FLUSH_TIMEOUT)
+            self.workers.call(fn, timeout)
         except TimeoutError:
-            log.error("history: the last write did not finish within %.0f s", FLUSH_TIMEOUT)
+            log.error("%s took over %.0f s", what, timeout)
 
     def query_history(self, query: Query) -> Answer:
-        """History rows; read in a native thread when the answer needs the file."""
-        if self.history.needs_disk(query):
+        """History rows; read in a native thread when the answer needs the file or
+        computes rollups (a range beyond raw's reach when history is in memory only)."""
+        if self.history.needs_disk(query) or query.rollup:
             return self.workers.call(lambda: self.history.answer(query), QUERY_TIMEOUT)
         return self.history.answer(query)
 

@@ -21,10 +21,15 @@ from tests.waits import wait_until
 
 PATHS = ["/", "/api/collectors", "/api/hosts", "/api/history/cpu?seconds=60", "/metrics",
          "/healthz", "/vendor/plotly.min.js", "/vendor/socket.io.min.js", "/api/nonexistent",
-         "/login", "/static/css/dashboard.css", "/api/alerts", "/api/silences"]  # fmt: skip
+         "/login", "/static/css/dashboard.css", "/api/alerts", "/api/silences",
+         "/api/processes?at=0&limit=5"]  # fmt: skip
 # The routes that change something, as (method, rule): each is tried without the token, then
 # with it (a silence made, then ended twice: 201, 200, 404).
 CHANGES = [("POST", "/api/silences"), ("DELETE", "/api/silences/<silence_id>")]
+# The Socket.IO requests that read history, as (namespace, event, payload for "now"): asked
+# on a socket let in with the token (one without it never gets that far: see "sockets").
+REQUESTS = [("/cpu", "range", lambda now: {"start": now - 60, "end": now}),
+            ("/processes", "snapshot", lambda now: {"ts": now})]  # fmt: skip
 
 
 def fetch(url: str, context: ssl.SSLContext, **headers: str) -> dict[str, Any]:
@@ -97,6 +102,22 @@ def connects(url: str, certs: Certificates, namespace: str, **options: Any) -> b
     return ok
 
 
+def requests_with_token(url: str, certs: Certificates, token: str) -> dict[str, Any]:
+    """Each of ``REQUESTS``: whether it was answered ok, and the ack's keys."""
+    namespaces = sorted({namespace for namespace, _event, _payload in REQUESTS})
+    client = wss_client(url, certs, namespaces, auth={"token": token})
+    try:
+        answers = {
+            f"{namespace} {event}": client.call(
+                event, payload(time.time()), namespace=namespace, timeout=10
+            )
+            for namespace, event, payload in REQUESTS
+        }
+    finally:
+        close(client)
+    return {name: {"ok": ack.get("ok"), "keys": sorted(ack)} for name, ack in answers.items()}
+
+
 def walk(url: str, certs: Certificates, token: str) -> dict[str, Any]:
     context = certs.context()
     wait_until(lambda: fetch(url + "/healthz", context)["status"] == 200, "/healthz", 30, 0.1)
@@ -120,6 +141,7 @@ def walk(url: str, certs: Certificates, token: str) -> dict[str, Any]:
             "wrong token": {
                 ns: connects(url, certs, ns, auth={"token": "no"}) for ns in namespaces[:2]
             },
+            "requests": requests_with_token(url, certs, token),
         },
     }
 

@@ -3,6 +3,7 @@ on loopback and free ports, each stopped by its PID."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,7 +11,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,18 @@ class ServerProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@contextlib.contextmanager
+def serving(server: ServerProcess) -> Iterator[ServerProcess]:
+    """``server`` started for the ``with`` block (a module's fixture), stopped by its PID
+    after it; the log must then hold no traceback."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert "Traceback" not in server.output(), server.output()[-6000:]
 
 
 def stop_all(servers: Sequence[ServerProcess]) -> None:

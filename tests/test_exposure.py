@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.exposure_walk import REQUESTS
 from tests.serverproc import ROOT, free_port
 from tests.tlsserver import Certificates
 
@@ -120,6 +121,9 @@ def _check_sockets(namespaces: list[str], sockets: dict) -> None:
     assert sockets["anonymous"] == dict.fromkeys(namespaces, False)
     assert sockets["token"] == dict.fromkeys(namespaces, True)
     assert not any(sockets["wrong token"].values())
+    asked = sockets["requests"]
+    assert set(asked) == {f"{ns} {event}" for ns, event, _payload in REQUESTS}
+    assert all(answer["ok"] is True for answer in asked.values()), asked
 
 
 def test_the_walk_covers_every_http_route():

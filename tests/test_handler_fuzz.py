@@ -32,7 +32,7 @@ pytestmark = pytest.mark.server
 ACK_WITHIN = 2.0  # seconds: a bound for a live server on a shared machine, not a benchmark
 MAX_ERROR = 300  # characters: an error names what was wrong; it never echoes a payload back
 LIMIT = 60_000  # bytes a message stays under ([server] max_message_bytes is 65536)
-EVENTS = ("subscribe", "filter", "unsubscribe")
+EVENTS = ("subscribe", "filter", "unsubscribe", "range", "snapshot")
 ALERT_EVENTS = ("subscribe", "silence", "ack", "unsubscribe")
 # conftest's autouse guard (server tests carry their mark) is function-scoped; it keeps no
 # state between examples, so running every example under one instance of it is right.
@@ -65,6 +65,8 @@ EDGE = JSON | st.sampled_from([0, -1, 1, 200, 201, 86400 * 3650, 1e12, math.nan,
 NAMES = st.lists(st.sampled_from(["lo", "eth0", "sda", "nvme0n1"]) | TEXT | JSON, max_size=5)
 
 
+# Unix seconds from past the rollup retention (30 days) to a minute ahead.
+AROUND_NOW = st.floats(-32 * 86_400, 60).map(lambda offset: time.time() + offset)
 FILTER_KEYS = {"/processes": ["match", "sort", "limit"], "/network": ["interfaces"],
                "/disk": ["devices"]}  # fmt: skip
 
@@ -73,7 +75,8 @@ def shaped(
     event: str, namespace: str, series: list[str], host: str
 ) -> st.SearchStrategy[dict[str, Any]]:
     """Payloads with the real keys of the event (on this namespace), each value plausible
-    (twice as likely) or edge or junk."""
+    (twice as likely) or edge or junk; half of the ranges whole (a start, an end after it),
+    half of the snapshots with a ``ts``."""
     plausible = {
         "series": st.lists(st.sampled_from(series) | TEXT, max_size=6),
         "history": st.floats(-1e12, 1e12) | st.integers(),
@@ -84,14 +87,42 @@ def shaped(
         "limit": st.integers(-5, 300),
         "interfaces": NAMES,
         "devices": NAMES,
+        "start": AROUND_NOW,
+        "end": AROUND_NOW,
+        "points": st.integers(0, 5000),
+        "ts": AROUND_NOW,
+        "filter": st.fixed_dictionaries(
+            {},
+            optional={
+                "match": st.sampled_from(["", "python", "(a+)+$", "\x00"]) | TEXT,
+                "sort": st.sampled_from(["cpu", "memory", "pid", "name", "CPU"]),
+                "limit": st.integers(-5, 300),
+            },
+        )
+        | JSON,
     }
     values = {key: value | value | EDGE for key, value in plausible.items()}
     if event == "subscribe":
         keys = ["series", "history", "since", "host"]
+    elif event == "range":
+        keys = ["start", "end", "series", "host", "points"]
+    elif event == "snapshot":
+        keys = ["ts", "host", "filter"]
     else:
         keys = FILTER_KEYS.get(namespace, list(values)[4:])  # the others take no filter
     chosen = st.lists(st.sampled_from(keys), unique=True, max_size=len(keys))
-    return chosen.flatmap(lambda ks: st.fixed_dictionaries({k: values[k] for k in ks}))
+    some = chosen.flatmap(lambda ks: st.fixed_dictionaries({k: values[k] for k in ks}))
+    if event == "snapshot":
+        optional = {k: plausible[k] for k in ("host", "filter")}
+        return st.fixed_dictionaries({"ts": AROUND_NOW}, optional=optional) | some
+    if event != "range":
+        return some
+    optional = {k: plausible[k] for k in ("series", "host", "points")}
+    whole = st.builds(
+        lambda start, span, rest: {"start": start, "end": start + span, **rest},
+        AROUND_NOW, st.floats(0.001, 31 * 86_400), st.fixed_dictionaries({}, optional=optional),
+    )  # fmt: skip
+    return whole | some
 
 
 def alert_shaped(event: str, host: str) -> st.SearchStrategy[Any]:
@@ -257,6 +288,10 @@ def check_collector(namespace: str, event: str, answer: dict[str, Any]) -> None:
     elif event == "filter":
         assert set(answer) == {"ok", "filter"} and isinstance(answer["filter"], dict)
         check_filter(namespace, answer["filter"])
+    elif event == "range":
+        check_range(namespace, answer)
+    elif event == "snapshot":
+        check_snapshot(namespace, answer)
     else:
         check_subscribe(namespace, answer)
 
@@ -288,6 +323,35 @@ def check_subscribe(namespace: str, answer: dict[str, Any]) -> None:
         assert all(v is None or finite(v) for v in values)
     if "tier" in history:
         assert history["tier"] in ("raw", "rollup") and finite(history["step"])
+
+
+def check_range(namespace: str, answer: dict[str, Any]) -> None:
+    assert set(answer) == {"ok", "collector", "host", "start", "end", "interval", "history"}
+    assert "/" + answer["collector"] == namespace and isinstance(answer["host"], str)
+    assert finite(answer["start"]) and finite(answer["end"]) and answer["start"] < answer["end"]
+    history = answer["history"]
+    assert history["tier"] in ("raw", "rollup") and finite(history["step"])
+    stats = {"min", "max"} if history["tier"] == "rollup" else set()
+    assert set(history) == {"ts", "values", "tier", "step", *stats}
+    assert all(answer["start"] < ts <= answer["end"] for ts in history["ts"])
+    for key in ("values", *stats):
+        for values in history[key].values():
+            assert len(values) == len(history["ts"])
+            assert all(v is None or finite(v) for v in values)
+
+
+def check_snapshot(namespace: str, answer: dict[str, Any]) -> None:
+    assert namespace == "/processes", f"snapshot answered ok on {namespace}: {answer}"
+    assert set(answer) == {"ok", "host", "snapshot"} and isinstance(answer["host"], str)
+    snapshot = answer["snapshot"]
+    if snapshot is None:  # nothing stored yet for that host
+        return
+    assert set(snapshot) == {"ts", "rows", "total", "prev", "next"} and finite(snapshot["ts"])
+    assert type(snapshot["total"]) is int and len(snapshot["rows"]) <= snapshot["total"]
+    for neighbour in ("prev", "next"):
+        assert snapshot[neighbour] is None or finite(snapshot[neighbour])
+    for row in snapshot["rows"]:
+        assert set(row) == {"pid", "name", "user", "cpu", "memory", "memory_percent", "status"}
 
 
 def check_fleet(event: str, answer: dict[str, Any]) -> None:
@@ -346,11 +410,22 @@ def test_any_json_at_any_event_is_answered_in_shape(client, namespaces, data):
 def test_payloads_shaped_like_real_ones_are_answered_in_shape(client, listing, data):
     collectors = {c["namespace"]: c for c in listing["collectors"]}
     namespace = data.draw(st.sampled_from(sorted(collectors)), "namespace")
-    event = data.draw(st.sampled_from(["subscribe", "filter"]), "event")
+    event = data.draw(st.sampled_from(["subscribe", "filter", "range", "snapshot"]), "event")
     series = [s["name"] for s in collectors[namespace]["series"]] or ["none"]
     payloads = shaped(event, namespace, series, listing["host"])
     payload = data.draw(payloads.filter(lambda p: fits((p,))), "payload")
     check(namespace, event, ask(client, namespace, event, (payload,)))
+    assert client.connected
+
+
+@settings(FUZZ, max_examples=150)
+@given(data=st.data())
+def test_snapshot_requests_shaped_like_real_ones_are_answered_in_shape(client, listing, data):
+    """What was running then: a filter the live table refuses is refused here too, naming
+    the field; a good request is the nearest snapshot (or none yet)."""
+    payload = data.draw(shaped("snapshot", "/processes", [], listing["host"]), "payload")
+    if fits((payload,)):
+        check("/processes", "snapshot", ask(client, "/processes", "snapshot", (payload,)))
     assert client.connected
 
 

@@ -15,6 +15,7 @@ from dashboard.history.rollup import NICE_STEPS
 from dashboard.history.tiers import DEFAULT_MAX_POINTS
 from dashboard.history.window import MEMORY_WINDOW
 from dashboard.web.page import DEFAULT_WINDOW, WINDOWS
+from dashboard.web.protocol import RANGE_POINTS
 
 
 class PageParser(HTMLParser):
@@ -81,6 +82,7 @@ def test_config_serves_the_python_constants(config):
     assert page["process_sorts"] == list(SORTS)
     assert page["max_points"] == DEFAULT_MAX_POINTS
     assert page["process_max_limit"] == MAX_LIMIT
+    assert page["range_points"] == list(RANGE_POINTS)
 
 
 def test_windows_are_the_pickers_five_minutes_to_seven_days(config):

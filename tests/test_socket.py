@@ -297,7 +297,7 @@ def test_unknown_events_get_an_error_ack(connect):
     reply = ack(connect(), "frobnicate", {})
     assert reply == {
         "ok": False,
-        "error": "unknown event 'frobnicate' (known: filter, subscribe, unsubscribe)",
+        "error": "unknown event 'frobnicate' (known: filter, range, subscribe, unsubscribe)",
     }
 
 

@@ -14,7 +14,6 @@ Transitions and the process's starts (the page marks restarts on its charts) are
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,10 +22,8 @@ from typing import Any
 
 from dashboard.alerts.model import Key, Silence, State, Transition
 from dashboard.alerts.state import InstanceState
-from dashboard.history.store import Transaction, translate
-from dashboard.workers import native_lock
+from dashboard.history.sidetables import SideTables
 
-log = logging.getLogger(__name__)
 SCHEMA_VERSION = "1"
 MAX_TRANSITIONS = 10_000
 RESTORED_TRANSITIONS = 1_000
@@ -68,8 +65,12 @@ class Restored:
     starts: list[float] = field(default_factory=list)  # earlier runs' starts, oldest first
 
 
-class AlertStore:
+class AlertStore(SideTables):
     """The ``alert_`` tables; one connection used under one lock."""
+
+    label, keeps = "alerts", "alert state"
+    effect = ("alerting goes on, but a restart forgets firing alerts and silences until the "
+              "file is fixed")  # fmt: skip
 
     def __init__(
         self,
@@ -77,11 +78,8 @@ class AlertStore:
         retention: float = 30 * 86_400.0,
         connect: Callable[..., sqlite3.Connection] = sqlite3.connect,
     ) -> None:
-        self.path, self.retention, self._connect = path, retention, connect
-        self.problem: str | None = None
-        self._said: str | None = None  # the last problem logged (each one once)
-        self._db: sqlite3.Connection | None = None
-        self._lock = native_lock()
+        super().__init__(path, connect)
+        self.retention = retention
 
     def open(self) -> Restored:
         """Open (creating the tables) and read what the last run left."""
@@ -93,25 +91,13 @@ class AlertStore:
                 self._fail(exc)
                 return Restored()
 
-    def _open(self, path: Path | None) -> sqlite3.Connection:
-        name = ":memory:" if path is None else str(path)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        db = self._connect(name, timeout=5.0, check_same_thread=False, isolation_level=None)
-        try:
-            if path is not None:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            db.execute("INSERT OR IGNORE INTO alert_meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            (version,) = db.execute("SELECT value FROM alert_meta WHERE key='schema'").fetchone()
-            if version != SCHEMA_VERSION:
-                raise ValueError(f"its alert tables have format {version}, this version reads "
-                                 f"{SCHEMA_VERSION}")  # fmt: skip
-        except BaseException:
-            db.close()
-            raise
-        return db
+    def setup(self, db: sqlite3.Connection) -> None:
+        db.executescript(_SCHEMA)
+        db.execute("INSERT OR IGNORE INTO alert_meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        (version,) = db.execute("SELECT value FROM alert_meta WHERE key='schema'").fetchone()
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"its alert tables have format {version}, this version reads "
+                             f"{SCHEMA_VERSION}")  # fmt: skip
 
     def _restore(self) -> Restored:
         db = self._conn
@@ -190,59 +176,6 @@ class AlertStore:
                 )
 
         self._run(work)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-    def status(self) -> dict[str, Any]:
-        state = "memory" if self.path is None else "ok"
-        return {
-            "state": "degraded" if self.problem else state,
-            "path": None if self.path is None else str(self.path),
-            "error": self.problem,
-        }
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise sqlite3.OperationalError("the alert store is not open")
-        return self._db
-
-    def _run(self, work: Callable[[sqlite3.Connection], object]) -> None:
-        """``work`` in one transaction. On a failure the problem is noted once and ``work``
-        runs again in the in-memory database the store goes on with."""
-        with self._lock:
-            try:
-                self._transaction(work)
-            except (sqlite3.Error, OSError) as exc:
-                self._fail(exc)
-                self._transaction(work)
-
-    def _transaction(self, work: Callable[[sqlite3.Connection], object]) -> None:
-        with Transaction(self._conn) as db:
-            work(db)
-
-    def _fail(self, exc: BaseException) -> None:
-        where = "memory" if self.path is None else f"the history file {self.path}"
-        effect = ("alerting goes on, but a restart forgets firing alerts and silences until "
-                  "the file is fixed")  # fmt: skip
-        if self.path is not None and isinstance(exc, sqlite3.Error):
-            # The history's own wording of a file problem, which says how to fix it, in
-            # /healthz; the log names the kind only (history logs the fix once already).
-            found = translate(exc, self.path)
-            self.problem = f"alerts: {found}; {effect}"
-            said = f"alerts: cannot keep alert state in {where} ({found.kind}); {effect}"
-        else:
-            self.problem = said = f"alerts: {where} cannot keep alert state ({exc}); {effect}"
-        if said != self._said:
-            log.error("%s", said)
-        self._said = said
-        if self._db is not None:
-            self._db.close()
-        self._db = self._open(None)  # carry on in memory
 
 
 def _row(st: InstanceState) -> tuple[Any, ...]:

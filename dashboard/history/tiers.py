@@ -49,6 +49,7 @@ class Query:
     prefer_raw: bool = False  # exports: full resolution for any span within retention
     memory_only: bool = False  # the fallback when the file is too slow to answer
     stats: bool = False  # rollups' min and max too (exports); charts need the averages only
+    rollup: bool = False  # the rollup tier whatever the span (a zoomed range too long for raw)
 
 
 @dataclass
@@ -138,7 +139,7 @@ class History:
         """Whether answering reads the file (so: not on the event loop): the memory window
         holds the newest ``window`` seconds, so anything starting before that needs the disk."""
         starts_before = query.start < self.clock() - self.memory.window
-        return self.readable and not query.memory_only and starts_before
+        return self.readable and not query.memory_only and (starts_before or query.rollup)
 
     def status(self) -> dict[str, Any]:
         state = "ok" if self.problem is None else "degraded"
@@ -233,20 +234,10 @@ class History:
 
     def answer(self, query: Query) -> Answer:
         """The rows of the right tier for the query's span, within its point budget."""
-        collector, start, end = query.collector, query.start, query.end
-        now = self.clock()
-        span = min(end, now) - start
-        raw_ok = start >= now - self.settings.retention and (query.prefer_raw or span <= RAW_SPAN)
-        stats = None
-        if not self.needs_disk(query):
-            ts, columns, tier, step = *self.memory.rows(collector, start, end), "raw", 0.0
-        elif raw_ok:
-            ts, columns, tier, step = *self._raw(collector, start, end), "raw", 0.0
-        else:
-            ts, stats = self._rollup(collector, start, end)
-            columns = {n: list(s["avg"]) for n, s in stats.items()}
-            tier, step = "rollup", self.settings.rollup
-            stats = stats if query.stats else None
+        ts, columns, stats = self._rows(query)
+        tier, step = ("raw", 0.0) if stats is None else ("rollup", self.settings.rollup)
+        if not query.stats:
+            stats = None
         if query.series is not None:
             wanted = set(query.series)
             columns = {n: c for n, c in columns.items() if n in wanted}
@@ -254,6 +245,26 @@ class History:
         if len(ts) > query.max_points:
             return self._thin(ts, columns, stats, tier, step, query.max_points)
         return Answer(ts, columns, tier, step, stats)
+
+    def _rows(self, query: Query) -> tuple[list[float], dict[str, list[float]], Stats | None]:
+        """Raw rows (no stats), or rollup buckets (their averages, and the stats)."""
+        collector, start, end = query.collector, query.start, query.end
+        if not self.needs_disk(query):
+            ts, columns = self.memory.rows(collector, start, end)
+            if not query.rollup:
+                return ts, columns, None
+            ts, buckets = rollup(ts, columns, self.settings.rollup)
+            stats = split_stats(buckets)
+        else:
+            now = self.clock()
+            span = min(end, now) - start
+            raw_ok = start >= now - self.settings.retention and (
+                query.prefer_raw or span <= RAW_SPAN
+            )
+            if raw_ok and not query.rollup:
+                return *self._raw(collector, start, end), None
+            ts, stats = self._rollup(collector, start, end)
+        return ts, {n: list(s["avg"]) for n, s in stats.items()}, stats
 
     # -- internals ----------------------------------------------------------------------------
 

@@ -70,7 +70,9 @@ class Agent:
                 f"which is {RESERVED_HOSTS[self.host]}; set [agent] host to another name"
             )
         registry = load_registry(settings, NativeWorkers("threading").call)
-        self.runtime = Runtime(settings, _Silent(), registry, host=self.host, evaluate=False)
+        self.runtime = Runtime(
+            settings, _Silent(), registry, host=self.host, evaluate=False, snapshots=False
+        )
         self.sender = Sender(self.host, settings.queue, self.runtime.history, self._describe)
         self.runtime.queue = self.sender
         self.runtime.hub.watch(lambda topic, reading: self.sender.note(topic.key, reading))

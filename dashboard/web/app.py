@@ -19,7 +19,7 @@ from dashboard.runtime import Runtime
 from dashboard.settings import Settings, parse_settings
 from dashboard.web import alerts, assets, routes, wirejson
 from dashboard.web.auth import Auth
-from dashboard.web.namespaces import CollectorNamespace, FleetNamespace
+from dashboard.web.namespaces import CollectorNamespace, FleetNamespace, ProcessesNamespace
 from dashboard.web.origins import HostGuard, allowed_hosts, allowed_origins
 from dashboard.web.proxies import ClientAddress
 from dashboard.workers import NativeWorkers
@@ -101,7 +101,8 @@ def add_namespace(app: Flask, name: str) -> None:
     if "/" + name not in sio_server(socketio).namespace_handlers:
         runtime, auth = app.extensions["dashboard"], app.extensions["dashboard.auth"]
         limits = app.extensions["dashboard.limits"]
-        socketio.on_namespace(CollectorNamespace(runtime, auth, limits, name))
+        kind = ProcessesNamespace if name == "processes" else CollectorNamespace
+        socketio.on_namespace(kind(runtime, auth, limits, name))
 
 
 def sio_server(socketio: SocketIO) -> socketio_server.Server:

@@ -23,7 +23,14 @@ from dashboard.fleet import summary
 from dashboard.history.tiers import RAW_SPAN, Query
 from dashboard.pipeline.filters import CollectorFault
 from dashboard.pipeline.hub import Topic
-from dashboard.web.protocol import RequestError, as_object, parse_subscribe
+from dashboard.web.processes_api import parse_snapshot
+from dashboard.web.protocol import (
+    RangeRequest,
+    RequestError,
+    as_object,
+    parse_range,
+    parse_subscribe,
+)
 from dashboard.web.wirejson import MALFORMED
 
 if TYPE_CHECKING:
@@ -142,9 +149,9 @@ class FleetNamespace(GuardedNamespace):
 
 
 class CollectorNamespace(GuardedNamespace):
-    """``/<collector>``: subscribe, filter and unsubscribe, each answered with an ack."""
+    """``/<collector>``: subscribe, filter, unsubscribe and range, each answered with an ack."""
 
-    events = frozenset({"subscribe", "filter", "unsubscribe"})
+    events = frozenset({"subscribe", "filter", "unsubscribe", "range"})
 
     def __init__(self, runtime: Runtime, auth: Auth, limits: Limits, name: str) -> None:
         super().__init__("/" + name, runtime, auth, limits)
@@ -155,6 +162,9 @@ class CollectorNamespace(GuardedNamespace):
 
     def on_filter(self, *args: Any) -> dict[str, Any]:
         return self._answer("filter", self._filter, args)
+
+    def on_range(self, *args: Any) -> dict[str, Any]:
+        return self._answer("range", self._range, args)
 
     def _topics(self) -> dict[str, Topic]:
         """Every host that serves this collector now; none is a clear refusal (a collector
@@ -211,12 +221,58 @@ class CollectorNamespace(GuardedNamespace):
             "history": backfill,
         }
 
+    def _range(self, data: Any) -> dict[str, Any]:
+        """History for a span of the client's choosing (a zoom, a comparison): raw samples
+        when they are kept and fit the points, else rollups with their min and max."""
+        topics = self._topics()
+        history = self.runtime.history
+        req = parse_range(
+            data,
+            {host: {s.name for s in t.series} for host, t in topics.items()},
+            self.runtime.hub.host,
+            history.window,
+        )
+        topic = topics[req.host]
+        query = self._range_query(topic, req)
+        step = topic.interval if not query.rollup else history.settings.rollup
+        self._charge(topic, req.series, req.end - req.start, step)
+        try:
+            answer = self.runtime.query_history(query)
+        except TimeoutError:
+            raise RequestError(
+                "history: the file took too long to answer; try again or ask a shorter range"
+            ) from None
+        return {
+            "ok": True,
+            "collector": self.name,
+            "host": topic.host,
+            "start": req.start,
+            "end": req.end,
+            "interval": topic.interval,
+            "history": answer.as_json(stats=True),
+        }
+
+    def _range_query(self, topic: Topic, req: RangeRequest) -> Query:
+        """Raw when the range starts within raw retention and its samples fit the points
+        (a 30 s spike in the 24 h view shows every sample); else the rollup tier."""
+        retention = self.runtime.history.settings.retention
+        fits = (req.end - req.start) / topic.interval <= req.points
+        raw = req.start >= self.runtime.clock() - retention and fits
+        return Query(topic.key, req.start, req.end, series=req.series, max_points=req.points,
+                     prefer_raw=raw, rollup=not raw, stats=not raw)  # fmt: skip
+
     def _charge_history(self, topic: Topic, series: tuple[str, ...] | None, start: float) -> None:
         """Backfill costs the points it reads: series x samples over the span."""
-        count = len(series) if series is not None else len(topic.series)
         span = max(0.0, self.runtime.clock() - start)
         # What the tier that answers reads: raw samples up to RAW_SPAN, rollups beyond.
         step = topic.interval if span <= RAW_SPAN else self.runtime.history.settings.rollup
+        self._charge(topic, series, span, step)
+
+    def _charge(
+        self, topic: Topic, series: tuple[str, ...] | None, span: float, step: float
+    ) -> None:
+        """A history read's cost against the client's budget: series x samples of ``step``."""
+        count = len(series) if series is not None else len(topic.series)
         points = count * span / max(step, 0.001)
         eio_sid = self.limits.eio_sid(_sid(), self.namespace)
         refusal = self.limits.budgets.charge_history(eio_sid, points, time.monotonic())
@@ -239,3 +295,22 @@ class CollectorNamespace(GuardedNamespace):
         self.runtime.hub.unsubscribe(self.name, _sid())
         self._subscribed(False)
         return {"ok": True}
+
+
+class ProcessesNamespace(CollectorNamespace):
+    """``/processes``: a collector namespace that also answers ``snapshot``, the stored
+    process table nearest a moment (what was running then)."""
+
+    events = CollectorNamespace.events | {"snapshot"}
+
+    def on_snapshot(self, *args: Any) -> dict[str, Any]:
+        return self._answer("snapshot", self._snapshot, args)
+
+    def _snapshot(self, data: Any) -> dict[str, Any]:
+        topics = self._topics()
+        req = parse_snapshot(data, topics, self.runtime.hub.host)
+        try:
+            found = self.runtime.process_snapshot(req.host, req.ts, req.filter)
+        except TimeoutError:
+            raise RequestError("snapshots: the file took too long to answer; try again") from None
+        return {"ok": True, "host": req.host, "snapshot": found}

@@ -1,7 +1,8 @@
 """What the page needs to know from the server, served in its config JSON.
 
 The time windows of the picker, the bucket widths history is rolled up into (live buckets
-line up with them), the span answered from memory, and the process table's sort keys: each
+line up with them), the span answered from memory, the process table's sort keys and the
+points a zoom's ``range`` may ask for: each
 defined once on this side, never copied by hand into ``static/js/``.
 """
 
@@ -14,6 +15,7 @@ from collectors.processes import MAX_LIMIT, SORTS
 from dashboard.history.rollup import NICE_STEPS
 from dashboard.history.tiers import DEFAULT_MAX_POINTS
 from dashboard.history.window import MEMORY_WINDOW
+from dashboard.web.protocol import RANGE_POINTS
 
 
 @dataclass(frozen=True)
@@ -45,4 +47,5 @@ def page_config() -> dict[str, Any]:
         "memory_window": MEMORY_WINDOW,
         "process_sorts": list(SORTS),
         "process_max_limit": MAX_LIMIT,
+        "range_points": list(RANGE_POINTS),  # the fewest and most points `range` may ask for
     }

@@ -54,6 +54,57 @@ def parse_subscribe(
     return Subscription(series, min(history, max_history), since, host)
 
 
+@dataclass(frozen=True)
+class RangeRequest:
+    """A ``range``: one host's rows with ``start < ts <= end``, in at most ``points`` points."""
+
+    start: float
+    end: float
+    series: tuple[str, ...] | None
+    host: str
+    points: int
+
+
+RANGE_POINTS = (10, 4_000)  # the fewest and most points a range may ask for
+DEFAULT_RANGE_POINTS = 2_000
+
+
+def parse_range(
+    data: Any,
+    hosts: Mapping[str, Collection[str]],
+    default_host: str | None,
+    max_span: float,
+) -> RangeRequest:
+    """Validate a ``range`` payload: ``start`` before ``end`` (unix seconds), the span at
+    most ``max_span`` (what history keeps), then the host and its series as ``subscribe``."""
+    data = as_object(data, {"start", "end", "series", "host", "points"})
+    for key in ("start", "end"):
+        if key not in data:
+            raise RequestError(f"{key}: required (unix seconds)")
+    start, end = _number(data, "start", 0.0), _number(data, "end", 0.0)
+    if start < 0:
+        raise RequestError(f"start = {start:g}: expected unix seconds >= 0")
+    if end <= start:
+        raise RequestError(f"end = {end:g}: expected a time after start ({start:g})")
+    if end - start > max_span:
+        raise RequestError(
+            f"end - start = {end - start:g} s: at most {max_span:g} s (what history keeps)"
+        )
+    host = pick_host(data.get("host"), hosts, default_host)
+    series = series_names(data["series"], hosts[host]) if "series" in data else None
+    points = _points(data["points"]) if "points" in data else DEFAULT_RANGE_POINTS
+    return RangeRequest(start, end, series, host, points)
+
+
+def _points(value: Any) -> int:
+    low, high = RANGE_POINTS
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RequestError(f"points: expected an integer {low}..{high}, got {kind(value, 'json')}")
+    if not low <= value <= high:
+        raise RequestError(f"points = {quoted(value)}: expected an integer {low}..{high}")
+    return value
+
+
 def pick_host(wanted: Any, hosts: Collection[str], default: str | None) -> str:
     """The host a request is about: the one it names, else ``default``, else the only one."""
     known = ", ".join(sorted(hosts)) or "none yet"
@@ -93,6 +144,11 @@ def series_names(value: Any, known: Collection[str]) -> tuple[str, ...]:
         if not isinstance(name, str) or name not in known:
             raise RequestError(f"series: unknown series {quoted(name)}")
     return tuple(sorted(set(value)))
+
+
+def seconds(data: Mapping[str, Any], key: str) -> float:
+    """``data[key]``, a finite number (unix seconds, say), or a ``RequestError`` naming it."""
+    return _number(data, key, 0.0)
 
 
 def _number(data: Mapping[str, Any], key: str, default: float) -> float:

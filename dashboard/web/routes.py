@@ -21,6 +21,7 @@ from dashboard.history.tiers import EXPORT_MAX_POINTS, Query
 from dashboard.web import assets, export
 from dashboard.web.auth import Verdict
 from dashboard.web.page import page_config
+from dashboard.web.processes_api import parse_query
 from dashboard.web.prometheus import exposition
 from dashboard.web.protocol import RequestError
 
@@ -183,6 +184,22 @@ def api_history(name: str) -> Any:
         )
     host, seconds = request_.host, request_.seconds
     return jsonify(collector=name, host=host, seconds=seconds, **answer.as_json())
+
+
+@bp.get("/api/processes")
+def api_processes() -> Any:
+    """The stored process snapshot nearest ``?at=t`` (default now) of ``host``, through the
+    live table's filter (``match``, ``sort``, ``limit``): the ``snapshot`` ack without "ok"."""
+    rt = runtime()
+    hosts = [t.host for t in rt.hub.topics("processes")]
+    try:
+        req = parse_query(request.args, hosts, rt.hub.host, rt.clock())
+        found = rt.process_snapshot(req.host, req.ts, req.filter)
+    except RequestError as exc:
+        return jsonify(error=str(exc)), 400
+    except TimeoutError:
+        return jsonify(error="snapshots are busy: the lookup took too long; try again"), 503
+    return jsonify(host=req.host, snapshot=found)
 
 
 @bp.get("/metrics")

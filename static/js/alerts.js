@@ -53,21 +53,6 @@ export class AlertsChannel extends NamespaceChannel {
       this.handlers.onState?.(ack);
     });
   }
-
-  /** A `silence` or `ack` request; resolves to its ack ({ok, ...} or {ok: false, error}). */
-  request(event, payload) {
-    return new Promise((resolve) => {
-      if (!this.socket.connected) {
-        resolve({ ok: false, error: "not connected to the server" });
-        return;
-      }
-      this.socket.timeout(REQUEST_TIMEOUT_MS).emit(event, payload, (err, ack) => {
-        resolve(err ? { ok: false, error: "no answer from the server" }
-          : ack || { ok: false, error: "empty answer" });
-      });
-    });
-  }
-
 }
 
 /**

@@ -18,6 +18,7 @@ import { translucent } from "./colors.js";
 import { axisTicks, formatValue, splitValue } from "./format.js";
 import { breaksQuiet, isQuiet, quietNames, quietText } from "./quiet.js";
 import { resolveColor } from "./theme.js";
+import { axisValue, plotlyTime, rangeLines, relayoutRange, sameRange, shiftLines } from "./zoomdata.js";
 
 const TITLES = {
   cpu: "CPU", memory: "Memory", load: "Load", disk: "Disk", filesystem: "Filesystem",
@@ -41,6 +42,13 @@ const SPARSE = 10;
 // A chart this close below or above the viewport is drawn as if on screen, so it is
 // complete when scrolled to.
 const NEAR_VIEWPORT = "40px 0px";
+// The time axis zooms (a drag, then every chart of the host follows: zoom.js), with a
+// crosshair the other charts' hover follows.
+const ZOOMABLE = { fixedrange: false, showspikes: true, spikemode: "across", spikesnap: "cursor",
+  spikethickness: 1 };
+// Rollup bands and compare lines: faint, behind the lines they go with.
+const BAND_ALPHA = 0.13;
+const COMPARE_OPACITY = 0.55;
 
 export function collectorTitle(name) {
   if (TITLES[name]) return TITLES[name];
@@ -407,6 +415,103 @@ export class ChartBoard {
       card.classList.toggle("is-failing", Boolean(message));
     }
   }
+
+  // Zoom, the shared crosshair, compare lines and picking a moment. zoom.js, compare.js and
+  // the snapshot panel drive these through the host's dashboard (hostview.js); the charts'
+  // plotly events all come in through wire().
+
+  /** Handlers for what the charts report: onZoom({start, end}), onLive(), onPick(ts). */
+  listen(events) {
+    this.events = { ...this.events, ...events };
+  }
+
+  /** Every chart's plotly events: a drag zooms (x only), plotly's double-click reset goes
+   * back to live, a click picks its moment, hover moves the other charts' crosshairs. */
+  wire(chart) {
+    const gd = chart.gd;
+    gd.on("plotly_relayout", (event) => {
+      const range = relayoutRange(event);
+      if (range === "live") this.events?.onLive?.();
+      else if (range && !sameRange(range, this.zoom)) this.events?.onZoom?.(range);
+    });
+    gd.on("plotly_doubleclick", () => this.events?.onLive?.());
+    gd.on("plotly_click", (event) => {
+      const ms = plotlyTime(event?.points?.[0]?.x);
+      if (Number.isFinite(ms)) this.events?.onPick?.(ms / 1000);
+    });
+    gd.on("plotly_hover", (event) => {
+      const xval = axisValue(event?.xvals?.[0]);
+      if (Number.isFinite(xval)) this.hoverAll(chart, xval);
+    });
+    gd.on("plotly_unhover", () => this.hoverAll(chart, null));
+  }
+
+  /** The crosshair and hover values at `xval` (plotly's) on every other chart in view, once
+   * a frame; null takes them away. */
+  hoverAll(source, xval) {
+    this.hoverAt = { source, xval };
+    if (this.hoverFrame) return;
+    this.hoverFrame = requestAnimationFrame(() => {
+      this.hoverFrame = 0;
+      const at = this.hoverAt;
+      for (const chart of this.charts.values()) {
+        if (chart === at.source || !chart.gd.data) continue;
+        if (at.xval === null) Plotly.Fx.unhover(chart.gd);
+        else if (chart.onScreen()) Plotly.Fx.hover(chart.gd, { xval: at.xval });
+      }
+    });
+  }
+
+  /** Show `range` ({start, end}, unix s) on every chart; live samples no longer move it. */
+  zoomTo(range) {
+    this.zoom = range;
+    for (const chart of this.charts.values()) chart.zoomTo(range);
+  }
+
+  /** Leave the zoom: its bands go; each collector's reset (a new subscribe) draws live. */
+  unzoom() {
+    this.zoom = null;
+    for (const chart of this.charts.values()) {
+      chart.emptyText("waiting for data…");
+      chart.showBands([]);
+    }
+  }
+
+  /** A `range` ack's history for collector `name`, drawn on its charts while zoomed. */
+  showRange(name, history) {
+    const entry = this.collectors.get(name);
+    if (!entry || !this.zoom) return;
+    const { lines, tier } = rangeLines(history, entry.interval);
+    for (const chart of this.chartsOf(name)) chart.showLines(lines, tier, this.zoom);
+  }
+
+  /** Compare lines on collector `name`'s charts: `history` of `offset` s earlier, drawn
+   * that much later (on the shown window); null takes them away. */
+  showCompare(name, history, offset, label) {
+    const entry = this.collectors.get(name);
+    if (!entry) return;
+    const lines = history ? shiftLines(rangeLines(history, entry.interval).lines, offset) : null;
+    for (const chart of this.chartsOf(name)) chart.showCompare(lines, label);
+  }
+
+  /** While zoomed, live samples only update the headlines and legends (and "last sample"). */
+  noteLatest(name, samples) {
+    const entry = this.collectors.get(name);
+    const last = samples.at(-1);
+    if (!entry || !last) return;
+    for (const [series, value] of Object.entries(last.values || {})) {
+      const route = entry.routes.get(series);
+      if (route) route.chart.latest[route.index] = isNumber(value) ? value : null;
+    }
+    for (const chart of this.chartsOf(name)) chart.renderLegend();
+    if (this.latestTs === null || last.ts > this.latestTs) this.latestTs = last.ts;
+    this.onFlush(this.latestTs);
+  }
+
+  /** The plot width (px) of collector `name`'s first chart: the points a range asks for. */
+  plotWidth(name) {
+    return this.chartsOf(name)[0]?.gd.clientWidth || 0;
+  }
 }
 
 class Chart {
@@ -434,7 +539,9 @@ class Chart {
     board.viewport.observe(this.card);
     Plotly.newPlot(this.gd, [], this.layout(), {
       displayModeBar: false, responsive: true, displaylogo: false, scrollZoom: false,
+      showTips: false, // no "double-click to zoom back out" box: the top bar's Live says it
     });
+    board.wire(this);
   }
 
   build(title, key) {
@@ -480,9 +587,10 @@ class Chart {
       font: { color: t.text, family: t.font, size: 12 },
       showlegend: false,
       hovermode: "x unified",
+      dragmode: "zoom", // x only (the y axis is fixed): every chart of the host follows
       hoverlabel: { bgcolor: t.hoverBg, bordercolor: t.axis, font: { color: t.strong } },
-      xaxis: { ...axis, type: "date", showgrid: false, nticks: 6, spikecolor: t.axis,
-        spikethickness: 1, spikedash: "dot", ...timeAxis(this.window) },
+      xaxis: { ...axis, type: "date", showgrid: false, nticks: 6, spikecolor: t.text,
+        spikethickness: 1, spikedash: "dot", ...timeAxis(this.window), ...ZOOMABLE },
       yaxis: { ...axis, title: { text: this.unit, standoff: 4, font: { size: 11 } },
         automargin: true, tickmode: "array", range: this.axis.range,
         tickvals: this.axis.tickvals, ticktext: this.axis.ticktext },
@@ -491,7 +599,7 @@ class Chart {
 
   /** The board's colours onto the layout and the traces, drawn at the next flush. */
   applyTheme() {
-    const { layout, data } = this.gd;
+    const { layout } = this.gd;
     const fresh = this.layout();
     for (const key of ["font", "hoverlabel"]) layout[key] = fresh[key];
     for (const axis of ["xaxis", "yaxis"]) {
@@ -500,7 +608,7 @@ class Chart {
       }
     }
     const palette = this.board.theme.palette;
-    data.forEach((trace, n) => {
+    this.seriesTraces().forEach((trace, n) => {
       const color = palette[n % palette.length];
       trace.line = { ...trace.line, color };
       trace.fillcolor = translucent(color, 0.1);
@@ -508,6 +616,7 @@ class Chart {
     this.overlayKey = null; // the alert overlay's colours too
     this.legendColors = null;
     this.board.dirty.add(this);
+    this.drawExtras(); // bands and compare lines in the new colours
   }
 
   get many() {
@@ -541,6 +650,7 @@ class Chart {
     this.latest.push(...list.map(() => null));
     this.labels = shortLabels(this.collector, this.series.map((s) => s.label || s.name));
     if (this.gd.data && traces.length) Plotly.addTraces(this.gd, traces);
+    this.extrasLast();
     if (this.many && this.gd.layout.hovermode !== "closest") {
       // A unified hover box listing dozens of cores would cover the chart.
       Plotly.relayout(this.gd, { hovermode: "closest" });
@@ -611,7 +721,7 @@ class Chart {
   flush(end) {
     const gd = this.gd;
     if (this.cleared) {
-      for (const trace of gd.data) Object.assign(trace, { x: [], y: [], text: [] });
+      for (const trace of this.seriesTraces()) Object.assign(trace, { x: [], y: [], text: [] });
       Object.assign(gd.layout.xaxis, timeAxis(this.window));
       this.cleared = false;
     }
@@ -620,8 +730,8 @@ class Chart {
       gd.layout.shapes = this.overlay; // the redraw below draws them
       this.overlay = null;
     }
-    if (end !== null && end !== undefined) this.showWindow(end);
-    if (isQuiet(gd.data)) {
+    if (end !== null && end !== undefined && !this.board.zoom) this.showWindow(end);
+    if (!this.board.zoom && isQuiet(this.seriesTraces())) {
       this.fold(end);
       return;
     }
@@ -761,6 +871,113 @@ class Chart {
       chip.querySelector("b").textContent = formatValue(this.latest[i], this.unit);
     });
   }
+
+  /** The traces of this chart's series; rollup bands and compare lines come after them. */
+  seriesTraces() {
+    return this.gd.data.slice(0, this.series.length);
+  }
+
+  /** Whether the card is in (or next to) the viewport: hover follows only what can be seen. */
+  onScreen() {
+    return this.onscreen && !this.quiet;
+  }
+
+  zoomTo(range) {
+    if (this.quiet) this.unfold(); // the zoomed moment may not have been quiet
+    const span = range.end - range.start;
+    const update = { "xaxis.range": [...dates(range)],
+      "xaxis.autorange": false };
+    for (const [key, value] of Object.entries(timeAxis(span))) update[`xaxis.${key}`] = value;
+    Plotly.relayout(this.gd, update);
+  }
+
+  /** The zoomed range's lines (zoomdata.rangeLines) in place of the live ones; rollups
+   * (tier "rollup") get their min–max band and say it in the hover text. */
+  showLines(lines, tier, range) {
+    const bands = this.series.map((series, i) => {
+      const line = lines.get(series.name) || { x: [], y: [], min: null, max: null };
+      const x = line.x.map((ms) => new Date(ms));
+      const text = line.y.map((y, j) => (line.min && y !== null
+        ? `${formatValue(y, this.unit)} (${formatValue(line.min[j], this.unit)} – `
+          + `${formatValue(line.max[j], this.unit)})` : formatValue(y, this.unit)));
+      Object.assign(this.gd.data[i], { x, y: line.y, text,
+        mode: x.length < SPARSE ? "lines+markers" : "lines" });
+      return tier === "rollup" && line.min && !this.many ? { x, min: line.min, max: line.max }
+        : null;
+    });
+    Object.assign(this.gd.layout.xaxis, { autorange: false,
+      range: [...dates(range)] });
+    this.emptyText("nothing stored for this range");
+    this.showBands(bands);
+  }
+
+  /** What the empty chart says: live, it waits for data; zoomed, the range had none. */
+  emptyText(text) {
+    this.card.querySelector(".plot-empty").textContent = text;
+  }
+
+  /** One min–max band a series (null: none), drawn with the next extras. */
+  showBands(bands) {
+    this.bands = bands;
+    this.drawExtras();
+  }
+
+  /** Compare lines (already moved onto this window), one a series; null: none. */
+  showCompare(lines, label) {
+    this.compare = lines ? this.series.map((series) => {
+      const line = lines.get(series.name);
+      return line ? { x: line.x.map((ms) => new Date(ms)), y: line.y, label } : null;
+    }) : [];
+    this.drawExtras();
+  }
+
+  /** Bands and compare lines as traces after the series' own, in one redraw. */
+  drawExtras() {
+    const palette = this.board.theme.palette;
+    const extras = [];
+    (this.bands || []).forEach((band, i) => {
+      if (band) extras.push(...bandTraces(band, palette[i % palette.length]));
+    });
+    (this.compare || []).forEach((line, i) => {
+      if (line) extras.push(this.compareTrace(line, i, palette[i % palette.length]));
+    });
+    if (!extras.length && this.gd.data.length === this.series.length) return;
+    this.gd.data.splice(this.series.length, Infinity, ...extras);
+    this.board.dirty.add(this); // drawn with the next flush, once in view, like new points
+    this.board.schedule();
+  }
+
+  compareTrace(line, i, color) {
+    const series = this.series[i];
+    const label = `${series.label || series.name} · ${line.label}`;
+    return { type: "scatter", mode: "lines", name: label, x: line.x, y: line.y,
+      text: line.y.map((y) => formatValue(y, this.unit)), opacity: COMPARE_OPACITY,
+      line: { color, width: this.many ? 0.8 : 1.3, dash: "dash" },
+      hovertemplate: `%{text}<extra>${escapeHtml(label)}</extra>`, meta: `compare ${series.name}` };
+  }
+
+  /** New series' traces were added after the extras: put the extras back behind them. */
+  extrasLast() {
+    if (!this.gd.data || this.gd.data.length === this.series.length) return;
+    const extras = this.gd.data.filter((trace) => !this.series.some((s) => s.name === trace.meta));
+    const own = this.gd.data.filter((trace) => !extras.includes(trace));
+    this.gd.data.splice(0, Infinity, ...own);
+    this.drawExtras();
+  }
+}
+
+/** A range's two ends as Dates, to the millisecond (a Date would cut 0.9999 ms off). */
+function dates(range) {
+  return [new Date(Math.round(range.start * 1000)), new Date(Math.round(range.end * 1000))];
+}
+
+/** A min–max band: its low edge, then its high edge filled down to it; no hover of its own. */
+function bandTraces(band, color) {
+  const edge = { type: "scatter", mode: "lines", x: band.x, line: { width: 0, color },
+    hoverinfo: "skip", showlegend: false };
+  return [{ ...edge, y: band.min, meta: "band low" },
+    { ...edge, y: band.max, fill: "tonexty", fillcolor: translucent(color, BAND_ALPHA),
+      meta: "band high" }];
 }
 
 function escapeHtml(text) {

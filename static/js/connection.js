@@ -159,6 +159,21 @@ export class NamespaceChannel {
     this.connection.update();
   }
 
+  /** A request with an ack (`silence`, `range`, `snapshot`...); resolves to the ack ({ok, ...}
+   * or {ok: false, error}), also when the server does not answer within `timeoutMs`. */
+  request(event, payload, timeoutMs = SUBSCRIBE_TIMEOUT_MS) {
+    return new Promise((resolve) => {
+      if (!this.socket.connected) {
+        resolve({ ok: false, error: "not connected to the server" });
+        return;
+      }
+      this.socket.timeout(timeoutMs).emit(event, payload, (err, ack) => {
+        resolve(err ? { ok: false, error: "no answer from the server" }
+          : ack || { ok: false, error: "empty answer" });
+      });
+    });
+  }
+
   /** Stop: answers in flight are ignored, the server stops sending, the socket stays up. */
   close() {
     if (this.closed) return;
@@ -216,6 +231,12 @@ class Channel extends NamespaceChannel {
   setWindow(seconds) {
     if (seconds === this.window || this.closed) return;
     this.window = seconds;
+    this.restart();
+  }
+
+  /** Start over with the whole window's history (back to live after a zoom). */
+  restart() {
+    if (this.closed) return;
     this.lastTs = null;
     this.generation += 1; // an ack in flight belongs to the old window
     this.queued = null;

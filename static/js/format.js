@@ -109,3 +109,10 @@ export function formatDuration(seconds) {
   const days = Math.floor(hours / 24);
   return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
 }
+
+/** A moment's clock time, with its date in front when it is not today. */
+export function formatMoment(ts) {
+  const date = new Date(ts * 1000);
+  if (new Date().toDateString() === date.toDateString()) return formatClock(date);
+  return `${date.toLocaleDateString([], { month: "short", day: "numeric" })} ${formatClock(date)}`;
+}

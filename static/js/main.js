@@ -3,20 +3,23 @@
 // windows, bucket widths, the span kept in memory, the process sort keys), then shows the
 // view the URL asks for — one host's dashboard (?host=db-1) or, with several hosts, the fleet
 // overview — and wires the connection, the host picker, the time-window picker, the health
-// strip, the banners and the alerts (badge, panel, chart overlays) together.
+// strip, the banners, the alerts (badge, panel, chart overlays), the charts' zoom (its range
+// in the URL as ?from=&to=, the Live button), compare and the snapshot panel together.
 
 import { Alerts } from "./alerts.js";
 import { Connection } from "./connection.js";
 import { FleetView } from "./fleet.js";
 import { sortHosts, staleText } from "./fleetdata.js";
-import { formatClock } from "./format.js";
+import { formatClock, formatMoment } from "./format.js";
 import { HealthStrip, HistoryBanner, PluginBanner, QueueBanner } from "./health.js";
 import { HostDashboard } from "./hostview.js";
 import { HostList, HostPicker } from "./hosts.js";
+import { SnapshotPanel } from "./snapshots.js";
 import { ThemeToggle } from "./theme.js";
 import { WindowPicker, initialWindow, rememberWindow, windowByKey } from "./timewindow.js";
 import { cardOrder, chooseView, collectorRank, requestedView, sameView, viewUrl }
   from "./views.js";
+import { rangeUrl, readRange } from "./zoomdata.js";
 
 function readConfig() {
   const block = document.getElementById("dashboard-config");
@@ -63,6 +66,8 @@ class Page {
       host: byId("host"), hostLabel: byId("host-label"), stale: byId("host-stale"),
       seen: byId("host-seen"), updated: byId("updated"), grid: byId("charts"),
       fleet: byId("fleet"), notice: byId("notice"), window: byId("window"),
+      zoomBar: byId("zoom-bar"), zoomRange: byId("zoom-range"), compare: byId("compare"),
+      comparePicker: byId("compare-picker"),
     };
     const badge = byId("connection");
     this.connection = new Connection({
@@ -90,11 +95,34 @@ class Page {
     this.picker = new HostPicker({ nav: byId("host-nav"), select: byId("host-picker"),
       fleetLink: byId("fleet-link"), onChoose: (view) => this.navigate(view) });
     this.hosts = new HostList({ onHosts: (list) => this.onHostList(list) });
+    this.startZoom();
     this.show(this.choose());
     window.addEventListener("popstate", () => this.show(this.choose()));
     this.hosts.start();
     this.startHealth();
     if (this.config.alerts) this.startAlerts();
+  }
+
+  /** The Live button, the compare picker and the snapshot panel (the dashboard does the rest). */
+  startZoom() {
+    byId("live-button").addEventListener("click", () => this.dashboard?.live());
+    this.el.compare.addEventListener("change", () => this.applyCompare());
+    this.snapshots = new SnapshotPanel({ panel: byId("snapshot-panel"),
+      sorts: this.page.process_sorts, maxLimit: this.page.process_max_limit });
+  }
+
+  applyCompare(dashboard = this.dashboard) {
+    const select = this.el.compare;
+    dashboard?.setCompare(Number(select.value), select.selectedOptions[0].textContent);
+  }
+
+  /** The charts zoomed (or went back to live): the URL and the top bar say so. */
+  onZoom(range) {
+    window.history.replaceState(window.history.state, "", rangeUrl(window.location.href, range));
+    this.el.zoomBar.hidden = !range;
+    this.el.zoomRange.textContent = range ? `${formatMoment(range.start)} – `
+      + `${formatMoment(range.end)}` : "";
+    document.body.dataset.zoom = range ? "zoomed" : "live";
   }
 
   startAlerts() {
@@ -178,19 +206,24 @@ class Page {
     this.fleet?.hide();
     if (this.dashboard?.host !== host) {
       this.dashboard?.close();
+      this.snapshots.close();
       this.el.updated.textContent = "";
       this.dashboard = this.makeDashboard(host);
     }
     this.el.grid.hidden = false;
     this.el.window.hidden = false;
+    this.el.comparePicker.hidden = false;
   }
 
   /** The overview; also what shows while no host has reported yet (it says so). */
   showFleet() {
     this.dashboard?.close();
     this.dashboard = null;
+    this.snapshots.close();
+    this.onZoom(null);
     this.el.grid.hidden = true;
     this.el.window.hidden = true;
+    this.el.comparePicker.hidden = true;
     this.el.updated.textContent = "";
     this.ensureFleet();
     this.fleet.show();
@@ -205,9 +238,16 @@ class Page {
         if (ts === null) return;
         this.el.updated.textContent = `last sample ${formatClock(new Date(ts * 1000))}`;
       },
+      onZoom: (range) => this.onZoom(range),
+      onPick: (ts) => this.snapshots.open({ ts, host,
+        request: (payload) => dashboard.snapshot(payload) }),
     });
     for (const collector of known) dashboard.add(collector);
     this.addListedCollectors(dashboard);
+    // A link with ?from=&to= opens at that moment; the compare choice carries over.
+    const range = readRange(window.location.search);
+    if (range) dashboard.zoomTo(range);
+    if (Number(this.el.compare.value)) this.applyCompare(dashboard);
     if (this.alerts) dashboard.setAlerts(this.alerts.state);
     this.connection.update();
     return dashboard;

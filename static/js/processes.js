@@ -1,5 +1,6 @@
 // The top-processes table. Rows arrive already filtered, sorted and cut by the server for
-// this client's filter; this module only edits the filter and draws what comes back.
+// this client's filter; this module only edits the filter and draws what comes back. The
+// snapshot panel (snapshots.js) shows a stored moment in a table of its own, the same way.
 
 import { formatBytes } from "./format.js";
 
@@ -32,13 +33,16 @@ function element(tag, props = {}, children = []) {
 export class ProcessTable {
   /**
    * onFilter(filter) sends the whole filter {match, sort, limit} to the server; sorts: the
-   * sort keys it accepts; maxLimit: the most rows it sends.
+   * sort keys it accepts; maxLimit: the most rows it sends; id and title: the card's.
    */
-  constructor({ sorts, maxLimit, onFilter, limit = 20 }) {
+  constructor({ sorts, maxLimit, onFilter, limit = 20, id = "processes",
+    title = "Top processes" }) {
     this.sorts = sorts;
     this.limits = LIMITS.filter((n) => n <= maxLimit);
     this.onFilter = onFilter;
     this.filter = { match: "", sort: "cpu", limit };
+    this.id = id;
+    this.title = title;
     this.waiting = true; // rows shown may predate the filter being edited
     this.timer = 0;
     this.card = this.build();
@@ -101,9 +105,9 @@ export class ProcessTable {
     this.table.dataset.state = "pending";
     this.alert = element("p", { className: "card-alert", hidden: true });
     this.caption = element("span", { className: "table-caption" });
-    const card = element("section", { className: "card table-card", id: "processes" }, [
+    const card = element("section", { className: "card table-card", id: this.id }, [
       element("header", { className: "card-head" }, [
-        element("h2", { className: "card-title", textContent: "Top processes" }),
+        element("h2", { className: "card-title", textContent: this.title }),
         this.caption,
       ]),
       form,
