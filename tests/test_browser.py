@@ -93,16 +93,16 @@ def test_process_filter_narrows_and_sorts_the_table(server_factory, watched):
     live = "#processes table[data-state='live']"
     page.wait_for_selector(f"{live} tbody tr[data-pid]")
 
-    page.fill(".proc-search", "python")
+    page.fill("#processes .proc-search", "python")
     page.wait_for_selector(f"{live}[data-match='python'] tbody tr[data-pid]")
     texts = page.locator(rows).all_text_contents()
     assert texts and all("python" in text.lower() for text in texts), texts
 
-    page.fill(".proc-search", "zz-no-such-process-zz")
+    page.fill("#processes .proc-search", "zz-no-such-process-zz")
     page.wait_for_selector(f"{live}[data-match='zz-no-such-process-zz'] tr.empty")
     assert page.locator(rows).count() == 0
 
-    page.fill(".proc-search", "")
+    page.fill("#processes .proc-search", "")
     page.click("#processes th[data-sort='memory'] button")
     page.wait_for_selector(f"{live}[data-match=''][data-sort='memory'] tbody tr[data-pid]")
     memory = page.locator(rows).evaluate_all("(trs) => trs.map((tr) => tr.dataset.memory)")
