@@ -76,7 +76,7 @@ export class HostDashboard {
       },
     }, this.window, this.host);
     if (collector.name === "processes") {
-      table = new ProcessTable({ sorts: this.page.process_sorts,
+      table = new ProcessTable({ sorts: this.page.process_sorts, live: true,
         maxLimit: this.page.process_max_limit, onFilter: (filter) => channel.setFilter(filter) });
       board.insert(table.card, this.order.table);
       this.tables.push(table);
@@ -141,7 +141,7 @@ export class HostDashboard {
     for (const channel of this.channels.values()) channel.close();
     this.channels.clear();
     for (const table of this.tables) {
-      clearTimeout(table.timer);
+      table.stop();
       table.card.remove();
     }
     this.tables = [];

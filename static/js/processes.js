@@ -34,9 +34,11 @@ export class ProcessTable {
   /**
    * onFilter(filter) sends the whole filter {match, sort, limit} to the server; sorts: the
    * sort keys it accepts; maxLimit: the most rows it sends; id and title: the card's.
+   * `live`: rows stream in (every scan): while no one can see the table (a hidden tab, or
+   * scrolled out of view) only the newest are kept, and drawn when it can be seen again.
    */
   constructor({ sorts, maxLimit, onFilter, limit = 20, id = "processes",
-    title = "Top processes" }) {
+    title = "Top processes", live = false }) {
     this.sorts = sorts;
     this.limits = LIMITS.filter((n) => n <= maxLimit);
     this.onFilter = onFilter;
@@ -46,6 +48,33 @@ export class ProcessTable {
     this.waiting = true; // rows shown may predate the filter being edited
     this.timer = 0;
     this.card = this.build();
+    this.held = null; // the newest rows, not drawn while the table cannot be seen
+    this.seen = true;
+    if (live) this.watchVisibility();
+  }
+
+  watchVisibility() {
+    const show = () => {
+      if (this.held && this.visible()) this.rows(this.held);
+    };
+    this.onVisibility = show;
+    document.addEventListener("visibilitychange", show);
+    this.viewport = new IntersectionObserver(([entry]) => {
+      this.seen = entry.isIntersecting;
+      show();
+    });
+    this.viewport.observe(this.card);
+  }
+
+  visible() {
+    return this.seen && document.visibilityState !== "hidden";
+  }
+
+  /** Stop: its timer, and watching whether it can be seen. */
+  stop() {
+    clearTimeout(this.timer);
+    if (this.onVisibility) document.removeEventListener("visibilitychange", this.onVisibility);
+    this.viewport?.disconnect();
   }
 
   /** The first filter to send, before subscribing. */
@@ -147,6 +176,11 @@ export class ProcessTable {
   }
 
   rows(rows) {
+    if (this.viewport && !this.visible()) {
+      this.held = rows;
+      return;
+    }
+    this.held = null;
     const fresh = rows.map((row) => this.row(row));
     if (!fresh.length) {
       const match = this.applied?.match;
