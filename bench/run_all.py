@@ -24,6 +24,7 @@ FULL = {
     "history": ["--record", "300"],
     "page": ["--minutes", "10", "--busy-seconds", "60"],
     "alerts": ["--seconds", "45", "--settle", "20", "--pairs", "3", "--rounds", "20"],
+    "snapshots": ["--record", "300"],
 }
 QUICK = {
     "idle": ["--seconds", "15", "--settle", "5"],
@@ -32,6 +33,7 @@ QUICK = {
     "history": ["--quick"],
     "page": ["--minutes", "1", "--busy-seconds", "15"],
     "alerts": ["--seconds", "15", "--settle", "5", "--pairs", "1", "--rounds", "5"],
+    "snapshots": ["--quick"],
 }
 
 

@@ -107,21 +107,32 @@ def test_idle_processes_are_not_the_top_by_cpu_and_rows_of_the_wrong_shape_are_l
 # -- the codec -------------------------------------------------------------------------------
 
 
-def quantised(row: dict[str, Any]) -> dict[str, Any]:
-    """A row as stored: CPU to 0.1 %, memory to KiB, its share recomputed from those."""
-    cpu, memory = row["cpu"], row["memory"]
-    kib = None if memory is None else round(memory / 1024) * 1024
-    share = None if kib is None or not row["memory_percent"] else round(100 * kib / TOTAL, 3)
-    return {**row, "cpu": None if cpu is None else round(cpu * 10) / 10, "memory": kib,
-            "memory_percent": share}  # fmt: skip
+def shown(memory: float) -> str:
+    """Memory as the process table shows it (static/js/format.js: three digits, binary)."""
+    value, unit = memory, 0
+    while value >= 1024 and unit < 4:
+        value, unit = value / 1024, unit + 1
+    digits = 0 if value >= 100 else 1 if value >= 10 else 2
+    return f"{value:.{digits}f} {'B KMGT'[unit]}"
 
 
-def test_decoding_gives_back_every_row_quantised():
+def test_decoding_gives_back_every_row_as_the_table_shows_it():
+    """CPU to 0.1 %, memory to the table's three digits (in KiB), its share recomputed."""
     made = snapshots(300)
     back = decode(encode(made))
     assert [s.ts for s in back] == [s.ts for s in made]
+    differ = 0
     for before, after in zip(made, back, strict=True):
-        assert after.rows == [quantised(row) for row in before.rows]
+        assert [r["pid"] for r in after.rows] == [r["pid"] for r in before.rows]
+        for old, new in zip(before.rows, after.rows, strict=True):
+            keys = ("name", "user", "status")
+            assert [new[k] for k in keys] == [old[k] for k in keys]
+            assert new["cpu"] == round(old["cpu"] * 10) / 10
+            assert abs(new["memory"] - old["memory"]) <= 0.005 * old["memory"]
+            assert new["memory"] % 1024 == 0
+            assert new["memory_percent"] == round(100 * new["memory"] / TOTAL, 3)
+            differ += shown(new["memory"]) != shown(old["memory"])
+    assert differ <= 0.001 * sum(len(s.rows) for s in made)  # a rounding tie, now and then
 
 
 def test_a_pid_taken_by_another_process_and_unknown_numbers_round_trip():
@@ -131,6 +142,7 @@ def test_a_pid_taken_by_another_process_and_unknown_numbers_round_trip():
     back = decode(encode([Snapshot(T0, [first]), Snapshot(T0 + 2, [second]),
                           Snapshot(T0 + 4, [])]))  # fmt: skip
     assert [s.rows for s in back] == [[first], [{**second, "cpu": 12.3}], []]
+    assert isinstance(back[1].rows[0]["memory"], int)
 
 
 def test_a_damaged_blob_is_a_snapshot_error():

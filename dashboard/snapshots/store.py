@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from collectors.processes import apply_filter
 from dashboard.history.sidetables import SideTables
@@ -26,6 +26,7 @@ from dashboard.snapshots import codec
 from dashboard.snapshots.codec import Snapshot
 
 BLOCK = 600.0  # seconds of snapshots per sealed row
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshot_blocks (
@@ -143,16 +144,20 @@ class SnapshotStore(SideTables):
             " ORDER BY first LIMIT 1", (host, ts)).fetchone()  # fmt: skip
         if at_or_before is None and after is None:
             return None
-        # Only the row before may hold the nearest; the row after only its first.
-        near = self._decode(at_or_before[3]) if at_or_before is not None else []
-        if after is not None:
-            near += self._decode(after[3])[:2]
+        # The row at or before may hold the nearest; the row after, only its first. Only
+        # times are read to choose; then just the chosen snapshot's rows are rebuilt.
+        rows = [row for row in (at_or_before, after) if row is not None]
+        near = [(t, row[3], i) for row in rows for i, t in enumerate(self._times(row[3]))]
         if not near:
             return None
-        index = _closest([snap.ts for snap in near], ts)
-        prev = near[index - 1].ts if index > 0 else self._edge(host, near[index].ts, "<")
-        nxt = near[index + 1].ts if index + 1 < len(near) else self._edge(host, near[index].ts, ">")
-        return Found(near[index], prev, nxt)
+        index = _closest([t for t, _data, _i in near], ts)
+        _t, data, within = near[index]
+        snapshot = self._decode_one(data, within)
+        if snapshot is None:
+            return None
+        prev = near[index - 1][0] if index > 0 else self._edge(host, snapshot.ts, "<")
+        nxt = near[index + 1][0] if index + 1 < len(near) else self._edge(host, snapshot.ts, ">")
+        return Found(snapshot, prev, nxt)
 
     def _edge(self, host: str, ts: float, side: str) -> float | None:
         """The time of the snapshot just before (``<``) or after (``>``) ``ts``, from the
@@ -166,12 +171,21 @@ class SnapshotStore(SideTables):
 
     def _decode(self, data: bytes) -> list[Snapshot]:
         """A row's snapshots; none if it is unreadable (noted once: the rest still serve)."""
+        return self._readable(lambda: codec.decode(data)) or []
+
+    def _times(self, data: bytes) -> list[float]:
+        return self._readable(lambda: codec.times(data)) or []
+
+    def _decode_one(self, data: bytes, index: int) -> Snapshot | None:
+        return self._readable(lambda: codec.decode_one(data, index))
+
+    def _readable(self, read: Callable[[], T]) -> T | None:
         try:
-            return codec.decode(data)
+            return read()
         except codec.SnapshotError as exc:
             self.problem = f"snapshots: a stored block is unreadable ({exc}); it is skipped"
             self._say(self.problem)
-            return []
+            return None
 
 
 def _by_block(snapshots: Sequence[Snapshot]) -> list[tuple[float, list[Snapshot]]]:
