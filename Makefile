@@ -29,7 +29,7 @@ lint: $(VENV)/.installed node_modules/.installed
 audit: $(VENV)/.installed
 	$(BIN)/python .ci/audit.py
 
-# Benchmarks (docs/benchmarks.md): ~40 minutes, run alone on the machine. Glances, the peer
+# Benchmarks (docs/benchmarks.md): ~80 minutes, run alone on the machine. Glances, the peer
 # we measure against, goes into its own venv so it never mixes with the product's.
 bench: $(VENV)/.installed node_modules/.installed system-deps .venv-bench/.installed
 	$(BIN)/python -m pip install --quiet --editable '.[test,bench]'

@@ -1,6 +1,6 @@
 """Run every benchmark one after another, then write docs/benchmarks.md and the charts.
 
-    .venv/bin/python -m bench.run_all            # full run (~40 min), as published
+    .venv/bin/python -m bench.run_all            # full run (~80 min), as published
     .venv/bin/python -m bench.run_all --quick    # short windows, for trying it out
     .venv/bin/python -m bench.run_all --render   # only re-render from bench/results/*.json
 
@@ -22,7 +22,8 @@ FULL = {
     "watch": ["--seconds", "60", "--settle", "10"],
     "fanout": ["--seconds", "20"],
     "history": ["--record", "300"],
-    "page": ["--minutes", "10", "--busy-seconds", "60"],
+    # Before and after issue 14's page work (ac412c2: the page as it was), then a 30-minute soak.
+    "page": ["--minutes", "30", "--busy-seconds", "60", "--baseline", "ac412c2"],
     "alerts": ["--seconds", "45", "--settle", "20", "--pairs", "3", "--rounds", "20"],
     "snapshots": ["--record", "300"],
 }
