@@ -31,6 +31,10 @@ def healthz(runtime: Runtime) -> dict[str, Any]:
     body["alerts"], alerts_ok = alerts(runtime)
     if not alerts_ok:
         body["status"] = "degraded"
+    if runtime.snapshots is not None:
+        body["snapshots"] = snapshots = runtime.snapshots.status()
+        if snapshots["state"] == "degraded":
+            body["status"] = "degraded"
     return body
 
 

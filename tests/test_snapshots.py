@@ -196,6 +196,26 @@ def test_retention_prunes_old_blocks_and_keeps_the_rest(tmp_path):
     assert retention / SCAN <= store.stats()["snapshots"] <= (retention + BLOCK) / SCAN
 
 
+def test_scans_the_store_cannot_take_in_time_are_dropped_and_counted(tmp_path):
+    from dashboard.snapshots.recorder import MAX_WAITING
+
+    clock = Clock(T0)
+    recorder = Recorder(opened(tmp_path / "h.sqlite3"), retention=3600, flush_interval=5.0,
+                        clock=clock)  # fmt: skip
+    machine = Machine(processes=5)
+    topic = Topic("h", ProcessesCollector(), None, [], SCAN, "processes")
+    for _ in range(MAX_WAITING + 7):  # no flush: the store is "too slow"
+        clock.now += SCAN
+        recorder.observe(topic, Reading(clock.now, {}, machine.scan()))
+    status = recorder.status()
+    assert status["waiting"] == MAX_WAITING and status["dropped"] == 7
+    assert status["state"] == "ok" and status["error"] is None
+    recorder.flush()
+    assert recorder.status()["waiting"] == 0
+    first = recorder.nearest("h", T0)
+    assert first is not None and first.snapshot.ts == T0 + 8 * SCAN  # the oldest 7 went
+
+
 @pytest.fixture
 def stored(tmp_path) -> SnapshotStore:
     """Snapshots at T0, T0+2, ... T0+1198 (two blocks) for host "h", at T0+2000 for "g"."""

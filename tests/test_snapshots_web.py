@@ -71,6 +71,12 @@ def test_the_newest_snapshot_has_its_own_ts_and_an_earlier_neighbour(processes):
     assert earlier["ts"] == snapshot["prev"] and earlier["next"] == snapshot["ts"]
 
 
+def test_healthz_says_how_the_snapshots_are_kept(server):
+    part = server.get_json("/healthz")["snapshots"]
+    assert part["state"] == "ok" and part["path"].endswith(".sqlite3") and part["error"] is None
+    assert part["dropped"] == 0 and isinstance(part["waiting"], int)
+
+
 def test_before_the_first_scan_is_the_first_snapshot(processes):
     snapshot = ask(processes, {"ts": 0})["snapshot"]
     check_snapshot(snapshot)

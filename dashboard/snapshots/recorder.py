@@ -41,11 +41,14 @@ class Recorder:
         self.store, self.retention, self.clock = store, retention, clock
         self.flush_interval = flush_interval
         self._waiting: deque[tuple[str, float, list[dict[str, Any]]]] = deque(maxlen=MAX_WAITING)
+        self.dropped = 0  # scans that went because the store was too slow to take them
         self._writing = native_lock()  # one flush at a time: each host's rows stay in order
 
     def observe(self, topic: Topic, reading: Reading) -> None:
         """A published reading (on the event loop): a scan's rows wait for ``flush``."""
         if topic.collector.name == COLLECTOR and reading.rows is not None:
+            if len(self._waiting) == MAX_WAITING:
+                self.dropped += 1  # the deque lets its oldest go
             self._waiting.append((topic.host, reading.ts, reading.rows))
 
     def open(self) -> None:
@@ -71,6 +74,10 @@ class Recorder:
         """The snapshot of ``host`` nearest ``ts``, its neighbours' times (native thread)."""
         self.flush()
         return self.store.nearest(host, ts)
+
+    def status(self) -> dict[str, Any]:
+        """For /healthz: the store's state, path and error; scans waiting and dropped."""
+        return {**self.store.status(), "waiting": len(self._waiting), "dropped": self.dropped}
 
     def close(self) -> None:
         """Store what is waiting and close (on shutdown)."""
