@@ -155,6 +155,51 @@ def test_a_phone_gets_one_column_with_no_sideways_scrolling(server_factory, open
     seen.assert_no_errors()
 
 
+def swipe(cdp: Any, page: Page, start: list[tuple[float, float]], end: list[tuple[float, float]]):
+    """A touch gesture through the DevTools protocol: fingers from ``start`` to ``end``."""
+    points = lambda f: [{"x": x0 + (x1 - x0) * f, "y": y0 + (y1 - y0) * f}  # noqa: E731
+                        for (x0, y0), (x1, y1) in zip(start, end, strict=True)]  # fmt: skip
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": points(0)})
+    for step in range(1, 9):
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": points(step / 8)})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => r()))")
+
+
+def test_on_a_phone_a_swipe_scrolls_and_a_sideways_one_zooms_every_chart(server_factory, open_page):
+    server = server_factory(settings='[server]\nasync_mode = "eventlet"\n')
+    seen = open_page(server.url, **PHONE)
+    page = seen.page
+    cdp = page.context.new_cdp_session(page)
+    area = "() => { const r = document.querySelector('#chart-cpu-pct .nsewdrag')"
+    area += ".getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }"
+    left, top, width, height = page.evaluate(area)
+    middle = top + height / 2
+    swipe(cdp, page, [(left + width / 2, middle + 60)], [(left + width / 2, middle - 140)])
+    page.wait_for_function("() => scrollY > 100")  # a swipe over a chart moves the page
+    assert "from=" not in page.url
+    page.evaluate("() => window.scrollTo(0, 0)")
+    left, top, width, height = page.evaluate(area)
+    middle = top + height / 2
+    live = page.evaluate("() => document.getElementById('chart-cpu-pct').layout.xaxis.range"
+                         ".map((d) => +new Date(d))")  # fmt: skip
+    swipe(cdp, page, [(left + width * 0.3, middle)], [(left + width * 0.8, middle)])
+    page.wait_for_function("() => location.search.includes('from=')")
+    ranges = page.evaluate("""() => [...document.querySelectorAll(".plot")]
+        .map((gd) => gd.layout.xaxis.range.map((d) => +new Date(d)))""")
+    start, end = ranges[0]
+    assert all(r == [start, end] for r in ranges), "every chart shows the swept span"
+    span = live[1] - live[0]
+    assert abs((start - live[0]) - 0.3 * span) < 0.05 * span
+    assert abs((end - start) - 0.5 * span) < 0.05 * span
+    swipe(cdp, page, [(left + width * 0.3, middle - 20), (left + width * 0.4, middle + 20)],
+          [(left + width * 0.6, middle - 20), (left + width * 0.7, middle + 20)])  # fmt: skip
+    page.wait_for_function(f"""() => +new Date(document.getElementById('chart-cpu-pct')
+        .layout.xaxis.range[0]) < {start - 0.2 * (end - start)}""")  # two fingers pan back
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    seen.assert_no_errors()
+
+
 def background(page: Page) -> str:
     return page.evaluate("() => getComputedStyle(document.body).backgroundColor")
 

@@ -18,6 +18,7 @@ import { translucent } from "./colors.js";
 import { axisTicks, formatValue, splitValue } from "./format.js";
 import { breaksQuiet, isQuiet, quietNames, quietText } from "./quiet.js";
 import { resolveColor } from "./theme.js";
+import { watchTouch } from "./touch.js";
 import { axisValue, plotlyTime, rangeLines, relayoutRange, sameRange, shiftLines } from "./zoomdata.js";
 
 const TITLES = {
@@ -463,6 +464,8 @@ export class ChartBoard {
    * back to live, a click picks its moment, hover moves the other charts' crosshairs. */
   wire(chart) {
     const gd = chart.gd;
+    watchTouch(gd, { plotArea: () => chart.plotArea(), zoomed: () => this.zoom,
+      onZoom: (range) => this.events?.onZoom?.(range) });
     gd.on("plotly_relayout", (event) => {
       const range = relayoutRange(event);
       if (range === "live") this.events?.onLive?.();
@@ -909,6 +912,15 @@ class Chart {
   /** The traces of this chart's series; rollup bands and compare lines come after them. */
   seriesTraces() {
     return this.gd.data.slice(0, this.series.length);
+  }
+
+  /** Where the plot area is on the page and the time it shows, for touch (touch.js). */
+  plotArea() {
+    const drag = this.gd.querySelector(".nsewdrag"); // plotly's drag layer: the plot area
+    const range = this.gd.layout?.xaxis?.range;
+    if (!drag || !Array.isArray(range)) return null;
+    const box = drag.getBoundingClientRect();
+    return { left: box.left, width: box.width, range: range.map((v) => plotlyTime(v) / 1000) };
   }
 
   /** Whether the card is in (or next to) the viewport: hover follows only what can be seen. */
