@@ -25,7 +25,7 @@ FULL = {
     # Before and after issue 14's page work (ac412c2: the page as it was), then a 30-minute soak.
     "page": ["--minutes", "30", "--busy-seconds", "60", "--baseline", "ac412c2"],
     "alerts": ["--seconds", "45", "--settle", "20", "--pairs", "3", "--rounds", "20"],
-    "snapshots": ["--record", "300"],
+    "snapshots": ["--record", "600"],  # one whole 10-minute block of real scans
 }
 QUICK = {
     "idle": ["--seconds", "15", "--settle", "5"],
