@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from collectors.cgroups import names, tree
+from collectors.cgroups.collector import METRICS, CgroupsCollector
 
 DATA = Path(__file__).parent / "data" / "cgroups"
 RECORDED = sorted(DATA.glob("*.json"))
@@ -115,7 +117,12 @@ def test_five_thousand_groups_are_listed(tmp_path: Path):
 
 # -- this machine's cgroups ----------------------------------------------------------------
 
-BUSY = "import time\nx = bytearray(64 * 2**20)\nwhile True:\n    x[0] = (x[0] + 1) % 256\n"
+# Waits to be moved into its group (memory is charged to the group it is in when touched),
+# touches 64 MiB, says so, then spins one core.
+BUSY = (
+    "import sys\nsys.stdin.readline()\nx = bytearray(64 * 2**20)\nprint('ready', flush=True)\n"
+    "while True:\n    x[0] = (x[0] + 1) % 256\n"
+)
 
 
 @pytest.fixture
@@ -134,17 +141,22 @@ def own_group() -> Iterator[tuple[tree.Layout, str]]:
     if layout.version == 2:
         (roots[0] / "cgroup.subtree_control").read_text()  # the controllers must be on
     made = []
-    child = subprocess.Popen([sys.executable, "-c", BUSY])
+    child = subprocess.Popen([sys.executable, "-c", BUSY], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
         for root in roots:
             folder = root / name
             folder.mkdir()
             made.append(folder)
             (folder / "cgroup.procs").write_text(str(child.pid))
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "ready"
         yield layout, name
     finally:
         child.kill()
-        child.wait(5)
+        child.communicate(timeout=5)  # reaps it and closes its pipes
         for folder in made:
             for _ in range(50):  # the kernel empties a group just after its last task exits
                 try:
@@ -168,3 +180,144 @@ def test_a_busy_child_in_its_own_group_reads_as_what_it_does(own_group):
     assert second.memory is not None and second.memory >= 64 * 2**20
     assert second.pids in (None, 1.0)  # None where this machine has no pids controller
     assert name in tree.groups(layout)
+
+
+# -- the collector --------------------------------------------------------------------------
+
+NGINX = "system.slice/nginx.service"
+
+
+class Ticks:
+    """An injected monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def recorded_host(tmp_path: Path) -> Path:
+    return materialize(json.loads((DATA / "v2-systemd-docker.json").read_text()), tmp_path)
+
+
+def collector_on(root: Path, **options) -> tuple[CgroupsCollector, Ticks]:
+    ticks = Ticks()
+    made = CgroupsCollector(clock=ticks)
+    made.setup({"root": str(root), **options})
+    return made, ticks
+
+
+def bump(root: Path, path: str, **files: str) -> None:
+    for name, text in files.items():
+        (root / path / name.replace("__", ".")).write_text(text)
+
+
+def test_the_collector_turns_counters_into_rates_and_shares(recorded_host: Path):
+    made, ticks = collector_on(recorded_host)
+    first = made.collect()
+    assert first["cgroups.nginx.cpu_percent"] is None  # a rate needs two readings
+    assert first["cgroups.nginx.memory"] == 48234496
+    assert first["cgroups.nginx.pids"] == 5
+    container = f"cgroups.{HEX[:12]}"
+    assert first[f"{container}.memory_percent"] == 50.0, "of its limit"
+    assert first["cgroups.nginx.memory_percent"] == pytest.approx(100 * 48234496 / made.ram)
+    ticks.now += 2.0
+    bump(recorded_host, NGINX, cpu__stat="usage_usec 3500000\n",
+         io__stat="8:0 rbytes=3145728 wbytes=2097152\n")  # fmt: skip
+    second = made.collect()
+    assert second["cgroups.nginx.cpu_percent"] == pytest.approx(50.0), "1 s of CPU in 2 s"
+    assert second["cgroups.nginx.io_read_bytes_per_s"] == pytest.approx((3145728 - 1049600) / 2)
+    assert second["cgroups.nginx.io_write_bytes_per_s"] == 0.0
+    names_ = {s.name for s in made.describe()}
+    assert {f"cgroups.{g}.{m}" for g in ("nginx", HEX[:12], "session-3-uid1000")
+            for m, _u, _l in METRICS} == names_  # fmt: skip
+
+
+def test_a_counter_going_backwards_gives_no_rate_then_recovers(recorded_host: Path):
+    made, ticks = collector_on(recorded_host, include=["nginx"])
+    made.collect()
+    ticks.now += 1
+    bump(recorded_host, NGINX, cpu__stat="usage_usec 10\n")  # the group was made anew
+    assert made.collect()["cgroups.nginx.cpu_percent"] is None
+    ticks.now += 1
+    bump(recorded_host, NGINX, cpu__stat="usage_usec 500010\n")
+    assert made.collect()["cgroups.nginx.cpu_percent"] == pytest.approx(50.0)
+
+
+def test_a_group_that_appears_is_described_and_one_that_goes_stops(recorded_host: Path):
+    made, ticks = collector_on(recorded_host)
+    made.collect()
+    assert not any(s.name.startswith("cgroups.postgresql.") for s in made.describe())
+    bump_dir = recorded_host / "system.slice" / "postgresql.service"
+    bump_dir.mkdir()
+    (bump_dir / "memory.current").write_text("1048576\n")
+    ticks.now += 1
+    assert made.collect()["cgroups.postgresql.memory"] == 1048576
+    assert any(s.name == "cgroups.postgresql.memory" for s in made.describe())
+    for child in bump_dir.iterdir():
+        child.unlink()
+    bump_dir.rmdir()
+    ticks.now += 1
+    assert "cgroups.postgresql.memory" not in made.collect()
+    assert not any(s.name.startswith("cgroups.postgresql.") for s in made.describe())
+
+
+def test_past_max_groups_the_rest_is_summed_as_other(recorded_host: Path):
+    made, _ticks = collector_on(recorded_host, max_groups=1)
+    values = made.collect()
+    # The container holds the most memory (no CPU rate yet): it stays; the rest are summed.
+    assert values[f"cgroups.{HEX[:12]}.memory"] == 268435456
+    assert values["cgroups.other.memory"] == 48234496 + 8388608
+    assert values["cgroups.other.pids"] == 5 + 2
+    assert made.folded == 2
+    assert "cgroups.nginx.memory" not in values
+
+
+def chosen(made: CgroupsCollector) -> list[str]:
+    assert made.layout is not None
+    return [g.name for g in made.chosen(tree.groups(made.layout))]
+
+
+def test_depth_include_and_exclude_choose_the_groups(recorded_host: Path):
+    made, _ticks = collector_on(recorded_host, depth=1)
+    assert set(chosen(made)) == {"init.scope", "system", "user"}
+    made, _ticks = collector_on(recorded_host, exclude=["session-*"])
+    assert set(chosen(made)) == {"nginx", HEX[:12]}
+    made, _ticks = collector_on(recorded_host, include=["ngin?"])
+    assert chosen(made) == ["nginx"]
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"depth": 13}, "option 'depth' = 13"),
+        ({"max_groups": 0}, "option 'max_groups' = 0: expected 1 to 5000"),
+        ({"include": "nginx"}, "option 'include'"),
+        ({"exclude": [1]}, "exclude"),
+        ({"maxgroups": 5}, "did you mean 'max_groups'"),
+    ],
+)
+def test_bad_options_say_which_and_why(recorded_host: Path, options, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        collector_on(recorded_host, **options)
+
+
+def test_no_cgroup_tree_is_a_clear_setup_error(tmp_path: Path):
+    with pytest.raises(ValueError, match="no cgroup tree readable under"):
+        collector_on(tmp_path)
+
+
+def test_the_collector_reads_a_busy_child_in_its_own_group(own_group):
+    _layout, name = own_group
+    made = CgroupsCollector()
+    made.setup({"depth": 1, "include": [name]})
+    made.collect()
+    started = time.monotonic()
+    time.sleep(1.0)  # the measured interval: one second of the child's spinning
+    values = made.collect()
+    assert time.monotonic() - started >= 1.0
+    cpu = values[f"cgroups.{name}.cpu_percent"]  # its name is its key: only safe characters
+    assert cpu is not None and 60 <= cpu <= 105, f"one core spinning, read as {cpu} %"
+    assert values[f"cgroups.{name}.memory"] >= 64 * 2**20

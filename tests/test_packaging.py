@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -19,6 +20,9 @@ pytestmark = pytest.mark.server
 def installed(tmp_path_factory) -> Path:
     """The project built as a wheel and installed (without deps) into a bare folder."""
     work = tmp_path_factory.mktemp("wheel")
+    # setuptools builds in the checkout's build/ (git-ignored) and copies what it finds
+    # there: a stale one would put into the wheel a package the settings leave out.
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
          "--wheel-dir", str(work / "dist"), str(ROOT)],
@@ -59,6 +63,16 @@ def test_the_installed_package_serves_its_page_and_assets(installed, tmp_path):
                 assert resp.status == 200 and resp.read(), path
     finally:
         assert server.stop() == 0
+
+
+def test_the_wheel_carries_every_package_of_the_source_tree(installed):
+    """A subpackage left out of [tool.setuptools.packages.find] would only fail at import."""
+    source = {str(init.parent.relative_to(ROOT)) for top in ("dashboard", "collectors")
+              for init in (ROOT / top).rglob("__init__.py")}  # fmt: skip
+    shipped = {str(init.parent.relative_to(installed)) for top in ("dashboard", "collectors")
+               for init in (installed / top).rglob("__init__.py")}  # fmt: skip
+    assert "collectors/cgroups" in source
+    assert source - shipped == set(), "packages missing from the wheel"
 
 
 def test_the_wheel_carries_the_console_script(installed):

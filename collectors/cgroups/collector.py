@@ -1,0 +1,175 @@
+"""The ``cgroups`` collector: CPU, memory, I/O and pids of each service, container and
+session, from the kernel's cgroup counters (collectors.cgroups.tree), as series
+``cgroups.<group>.<metric>``."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from collectors.base import Collector, Series
+from collectors.cgroups import names, tree
+from collectors.devices import check_names_option, unique_keys
+from collectors.rates import Rates
+
+OTHER = "other"  # the groups past max_groups, summed
+MAX_GROUPS_LIMIT = 5000
+METRICS = (
+    ("cpu_percent", "%", "CPU"),
+    ("memory", "bytes", "memory"),
+    ("memory_percent", "%", "memory of its limit (or of RAM)"),
+    ("io_read_bytes_per_s", "bytes/s", "read"),
+    ("io_write_bytes_per_s", "bytes/s", "written"),
+    ("pids", "procs", "processes"),
+)
+
+
+def ram_bytes() -> float:
+    return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+class CgroupsCollector(Collector):
+    """Series ``cgroups.<group>.cpu_percent`` (% of one core), ``memory`` (bytes),
+    ``memory_percent``, ``io_read_bytes_per_s``, ``io_write_bytes_per_s`` and ``pids``.
+
+    Options: ``depth`` (0: services, containers and sessions; N: every group N levels deep
+    or less), ``include`` / ``exclude`` (globs on group names; include empty: all),
+    ``max_groups`` (the busiest kept; the rest summed as ``other``), ``root``.
+    """
+
+    name = "cgroups"
+    interval = 2.0
+    defaults: ClassVar[Mapping[str, Any]] = {
+        "depth": 0, "include": [], "exclude": [], "max_groups": 200, "root": str(tree.ROOT),
+    }  # fmt: skip
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.clock = clock
+        self.layout: tree.Layout | None = None
+        self.ram = ram_bytes()
+        self._rates = Rates()
+        self._series: list[Series] = []
+        self.folded = 0  # groups summed as `other` at the last reading
+
+    def setup(self, options: Mapping[str, Any]) -> None:
+        super().setup(options)
+        depth, most = self.options["depth"], self.options["max_groups"]
+        if not 0 <= depth <= tree.MAX_DEPTH:
+            raise ValueError(f"option 'depth' = {depth}: expected 0 (services, containers and "
+                             f"sessions) or a depth from 1 to {tree.MAX_DEPTH}")  # fmt: skip
+        if not 1 <= most <= MAX_GROUPS_LIMIT:
+            raise ValueError(f"option 'max_groups' = {most}: expected 1 to {MAX_GROUPS_LIMIT}")
+        for key in ("include", "exclude"):
+            check_names_option(key, self.options[key], "['nginx', 'postgres*']")
+        self.layout = tree.detect(Path(self.options["root"]))
+        if self.layout is None:
+            raise ValueError(f"no cgroup tree readable under {self.options['root']}")
+
+    def describe(self) -> list[Series]:
+        return list(self._series)
+
+    def collect(self) -> dict[str, float | None]:
+        if self.layout is None:
+            raise RuntimeError("cgroups: setup() has not run")
+        now = self.clock()
+        readings = self._read(self.chosen(tree.groups(self.layout)))
+        # Every group's rates, so a group moving in or out of `other` keeps its baseline.
+        each = {path: self._measure(path, counters, now)
+                for path, (_group, counters) in readings.items()}  # fmt: skip
+        self._rates.forget_missing({(p, m) for p in each for m in ("cpu", "r", "w")})
+        kept, rest = self._split(each, readings)
+        keys = dict(zip(kept, unique_keys([readings[p][0].name for p in kept]), strict=True))
+        values: dict[str, float | None] = {}
+        for path, key in keys.items():
+            values.update({f"{self.name}.{key}.{m}": v for m, v in each[path].items()})
+        if rest:
+            summed = _summed([each[p] for p in rest], self.ram)
+            values.update({f"{self.name}.{OTHER}.{m}": v for m, v in summed.items()})
+        self.folded = len(rest)
+        self._series = self._described(keys, readings, bool(rest))
+        return values
+
+    def chosen(self, paths: list[str]) -> list[names.Group]:
+        """The groups the options ask for, by depth, then include and exclude."""
+        depth = self.options["depth"]
+        picked = [names.classify(p) for p in paths]
+        if depth:
+            picked = [g for g in picked if g.path.count("/") < depth]
+        else:
+            picked = [g for g in picked if names.is_wanted(g)]
+        include, exclude = self.options["include"], self.options["exclude"]
+        return [
+            g
+            for g in picked
+            if (not include or _matches(g.name, include)) and not _matches(g.name, exclude)
+        ]
+
+    def _read(self, groups: list[names.Group]) -> dict[str, tuple[names.Group, tree.Counters]]:
+        assert self.layout is not None
+        out = {}
+        for group in groups:
+            counters = tree.read(self.layout, group.path)
+            if counters is not None:  # gone since the listing
+                out[group.path] = (group, counters)
+        return out
+
+    def _split(self, each: Mapping[str, Mapping[str, float | None]],
+               readings: Mapping[str, Any]) -> tuple[list[str], list[str]]:  # fmt: skip
+        """The max_groups busiest (by CPU, then memory), and the rest."""
+        most = self.options["max_groups"]
+        if len(each) <= most:
+            return sorted(each), []
+        ranked = sorted(each, key=lambda p: (-(each[p]["cpu_percent"] or 0.0),
+                                             -(each[p]["memory"] or 0.0), p))  # fmt: skip
+        return sorted(ranked[:most]), ranked[most:]
+
+    def _measure(self, path: str, c: tree.Counters, now: float) -> dict[str, float | None]:
+        """One group's values, by metric suffix."""
+        cpu = self._rate((path, "cpu"), c.cpu_ns, now)
+        share_of = c.limit or self.ram
+        return {
+            "cpu_percent": None if cpu is None else cpu / 1e7,  # ns per s -> % of one core
+            "memory": c.memory,
+            "memory_percent": None if c.memory is None else 100 * c.memory / share_of,
+            "io_read_bytes_per_s": self._rate((path, "r"), c.read_bytes, now),
+            "io_write_bytes_per_s": self._rate((path, "w"), c.write_bytes, now),
+            "pids": c.pids,
+        }
+
+    def _rate(self, key: tuple[str, str], value: float | None, now: float) -> float | None:
+        return None if value is None else self._rates.rate(key, value, now)
+
+    def _described(self, keys: Mapping[str, str], readings: Mapping[str, Any], other: bool
+                   ) -> list[Series]:  # fmt: skip
+        """The series list, replaced whole: describe() may run on another thread meanwhile."""
+        labelled = [(key, readings[path][0].name) for path, key in keys.items()]
+        if other:
+            labelled.append((OTHER, "other groups"))
+        return [
+            Series(f"{self.name}.{key}.{suffix}", unit, f"{name} {label}")
+            for key, name in labelled
+            for suffix, unit, label in METRICS
+        ]
+
+
+def _matches(name: str, globs: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, glob) for glob in globs)
+
+
+def _summed(parts: list[Mapping[str, float | None]], ram: float) -> dict[str, float | None]:
+    """The `other` groups as one: each metric added (None where none had it); its memory
+    share is of RAM (the groups' limits differ)."""
+
+    def total(metric: str) -> float | None:
+        known = [v for part in parts if (v := part[metric]) is not None]
+        return sum(known) if known else None
+
+    out = {suffix: total(suffix) for suffix, _unit, _label in METRICS}
+    memory = out["memory"]
+    out["memory_percent"] = None if memory is None or not ram else 100 * memory / ram
+    return out
