@@ -138,17 +138,20 @@ def own_group() -> Iterator[tuple[tree.Layout, str]]:
         pytest.skip("making cgroups needs root")
     name = f"dashboard-test-{uuid.uuid4().hex[:8]}"
     roots = list(layout.roots.values())
-    if layout.version == 2:
-        (roots[0] / "cgroup.subtree_control").read_text()  # the controllers must be on
+    if layout.version == 2 and "memory" not in (roots[0] / "cgroup.subtree_control").read_text():
+        pytest.skip("cgroup v2 without the memory controller enabled for child groups")
     made = []
     child = subprocess.Popen([sys.executable, "-c", BUSY], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
         for root in roots:
             folder = root / name
-            folder.mkdir()
-            made.append(folder)
-            (folder / "cgroup.procs").write_text(str(child.pid))
+            try:
+                folder.mkdir()
+                made.append(folder)
+                (folder / "cgroup.procs").write_text(str(child.pid))
+            except OSError as exc:  # a read-only or delegated tree (inside a container)
+                pytest.skip(f"this machine's cgroup tree takes no new group: {exc}")
         assert child.stdin is not None and child.stdout is not None
         child.stdin.write("go\n")
         child.stdin.flush()
