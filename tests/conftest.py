@@ -7,6 +7,7 @@ A test that starts a real server process must be marked ``@pytest.mark.server``,
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -206,3 +207,20 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
         return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def cgroup_tree(tmp_path: Path) -> Callable[[str], Path]:
+    """``cgroup_tree("v2-systemd-docker")``: that recorded tree (tests/data/cgroups/<name>.json,
+    its "files") written out under a fresh folder, which is returned."""
+
+    def write(name: str) -> Path:
+        recording = json.loads((ROOT / "tests" / "data" / "cgroups" / f"{name}.json").read_text())
+        base = tmp_path / "cgroup" / name
+        for rel, text in recording["files"].items():
+            path = base / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        return base
+
+    return write

@@ -21,22 +21,14 @@ from collectors.cgroups import names, tree
 from collectors.cgroups.collector import METRICS, CgroupsCollector
 
 DATA = Path(__file__).parent / "data" / "cgroups"
-RECORDED = sorted(DATA.glob("*.json"))
+RECORDED = sorted(DATA.glob("v[12]-*.json"))  # trees; docker-containers.json is an answer
 HEX = "0123456789abcdef" * 4
 
 
-def materialize(recording: dict, base: Path) -> Path:
-    for rel, text in recording["files"].items():
-        path = base / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return base
-
-
 @pytest.mark.parametrize("recorded", RECORDED, ids=[p.stem for p in RECORDED])
-def test_a_recorded_tree_reads_as_expected(recorded: Path, tmp_path: Path):
+def test_a_recorded_tree_reads_as_expected(recorded: Path, cgroup_tree):
     recording = json.loads(recorded.read_text())
-    layout = tree.detect(materialize(recording, tmp_path))
+    layout = tree.detect(cgroup_tree(recorded.stem))
     assert layout is not None and layout.version == recording["version"]
     found = tree.groups(layout)
     assert found == recording["expected"]["groups"]
@@ -77,22 +69,22 @@ def test_every_kind_of_group_is_named(path, name, kind, runtime):
     assert names.is_wanted(group) == (kind in ("service", "container", "session"))
 
 
-def test_a_group_removed_while_read_is_left_out(tmp_path: Path):
-    recording = json.loads((DATA / "v2-systemd-docker.json").read_text())
-    layout = tree.detect(materialize(recording, tmp_path))
+def test_a_group_removed_while_read_is_left_out(cgroup_tree):
+    root = cgroup_tree("v2-systemd-docker")
+    layout = tree.detect(root)
     assert layout is not None
     assert tree.read(layout, "system.slice/gone.service") is None
-    folder = tmp_path / "system.slice" / "nginx.service"
+    folder = root / "system.slice" / "nginx.service"
     (folder / "memory.current").unlink()  # a controller turned off for it: no value
     counters = tree.read(layout, "system.slice/nginx.service")
     assert counters is not None and counters.memory is None and counters.pids == 5
 
 
-def test_bad_counter_files_are_no_value_not_an_error(tmp_path: Path):
-    recording = json.loads((DATA / "v2-systemd-docker.json").read_text())
-    layout = tree.detect(materialize(recording, tmp_path))
+def test_bad_counter_files_are_no_value_not_an_error(cgroup_tree):
+    root = cgroup_tree("v2-systemd-docker")
+    layout = tree.detect(root)
     assert layout is not None
-    folder = tmp_path / "system.slice" / "nginx.service"
+    folder = root / "system.slice" / "nginx.service"
     (folder / "pids.current").write_text("not a number\n")
     (folder / "io.stat").write_text("8:0 rbytes=x wbytes=\ngarbage\n")
     (folder / "cpu.stat").write_text("")
@@ -201,8 +193,8 @@ class Ticks:
 
 
 @pytest.fixture
-def recorded_host(tmp_path: Path) -> Path:
-    return materialize(json.loads((DATA / "v2-systemd-docker.json").read_text()), tmp_path)
+def recorded_host(cgroup_tree) -> Path:
+    return cgroup_tree("v2-systemd-docker")
 
 
 def collector_on(root: Path, **options) -> tuple[CgroupsCollector, Ticks]:

@@ -8,15 +8,20 @@ import fnmatch
 import os
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 from collectors.base import Collector, Series
 from collectors.cgroups import names, tree
+from collectors.cgroups.engine import Names
 from collectors.devices import check_names_option, unique_keys
 from collectors.rates import Rates
 
 OTHER = "other"  # the groups past max_groups, summed
+# Where Docker and Podman listen by default; asked only while present.
+DOCKER_SOCKET = "/var/run/docker.sock"
+PODMAN_SOCKET = "/run/podman/podman.sock"
 MAX_GROUPS_LIMIT = 5000
 METRICS = (
     ("cpu_percent", "%", "CPU"),
@@ -38,13 +43,15 @@ class CgroupsCollector(Collector):
 
     Options: ``depth`` (0: services, containers and sessions; N: every group N levels deep
     or less), ``include`` / ``exclude`` (globs on group names; include empty: all),
-    ``max_groups`` (the busiest kept; the rest summed as ``other``), ``root``.
+    ``max_groups`` (the busiest kept; the rest summed as ``other``), ``root``, and
+    ``docker_socket`` / ``podman_socket`` (the Engine API that names containers; "" for none).
     """
 
     name = "cgroups"
     interval = 2.0
     defaults: ClassVar[Mapping[str, Any]] = {
         "depth": 0, "include": [], "exclude": [], "max_groups": 200, "root": str(tree.ROOT),
+        "docker_socket": DOCKER_SOCKET, "podman_socket": PODMAN_SOCKET,
     }  # fmt: skip
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -55,6 +62,7 @@ class CgroupsCollector(Collector):
         self._rates = Rates()
         self._series: list[Series] = []
         self.folded = 0  # groups summed as `other` at the last reading
+        self.names = Names([])
 
     def setup(self, options: Mapping[str, Any]) -> None:
         super().setup(options)
@@ -66,6 +74,8 @@ class CgroupsCollector(Collector):
             raise ValueError(f"option 'max_groups' = {most}: expected 1 to {MAX_GROUPS_LIMIT}")
         for key in ("include", "exclude"):
             check_names_option(key, self.options[key], "['nginx', 'postgres*']")
+        sockets = [self.options["docker_socket"], self.options["podman_socket"]]
+        self.names = Names(sockets, optional={DOCKER_SOCKET, PODMAN_SOCKET} & set(sockets))
         self.layout = tree.detect(Path(self.options["root"]))
         if self.layout is None:
             raise ValueError(f"no cgroup tree readable under {self.options['root']}")
@@ -102,12 +112,20 @@ class CgroupsCollector(Collector):
             picked = [g for g in picked if g.path.count("/") < depth]
         else:
             picked = [g for g in picked if names.is_wanted(g)]
+        picked = self._named(picked)
         include, exclude = self.options["include"], self.options["exclude"]
         return [
             g
             for g in picked
             if (not include or _matches(g.name, include)) and not _matches(g.name, exclude)
         ]
+
+    def _named(self, groups: list[names.Group]) -> list[names.Group]:
+        """Containers by their engine's name where it is known (else their short id)."""
+        ids = [g.container_id for g in groups if g.container_id]
+        known = self.names.lookup(ids) if ids else {}
+        return [replace(g, name=known[g.container_id].name)
+                if g.container_id in known else g for g in groups]  # fmt: skip
 
     def _read(self, groups: list[names.Group]) -> dict[str, tuple[names.Group, tree.Counters]]:
         assert self.layout is not None
