@@ -6,14 +6,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from collectors.base import Sample, Series
-from collectors.devices import has_control_chars
-from collectors.messages import did_you_mean, quoted
 from collectors.probe import Probe, ProbeCollector
 from collectors.rates import Rates
+from collectors.tables import TableFilter
 
 SORTS = ("cpu", "memory", "pid", "name")
-MAX_MATCH = 128
-MAX_LIMIT = 200
 # What a client that never sent a filter gets.
 DEFAULT_FILTER: dict[str, Any] = {"match": "", "sort": "cpu", "limit": 25}
 
@@ -76,48 +73,20 @@ class ProcessesCollector(ProbeCollector):
         return values, apply_filter(flt, rows or [])
 
 
+TABLE = TableFilter("processes", SORTS, DEFAULT_FILTER, ("name", "user", "pid"), "pid",
+                    highest=("cpu", "memory"))  # fmt: skip
+
+
 def parse_filter(request: Any) -> dict[str, Any]:
     """Validate ``{"match", "sort", "limit"}`` (each optional) into a full normalized filter."""
-    if not isinstance(request, Mapping):
-        raise ValueError(f"processes filter: expected an object, got {quoted(request)}")
-    for key in request:
-        if key not in DEFAULT_FILTER:
-            hint = did_you_mean(str(key), DEFAULT_FILTER)
-            raise ValueError(f"processes filter: unknown key {quoted(key)}{hint}")
-    flt = {**DEFAULT_FILTER, **request}
-    match, sort, limit = flt["match"], flt["sort"], flt["limit"]
-    if not isinstance(match, str) or len(match) > MAX_MATCH or has_control_chars(match):
-        raise ValueError(
-            f"processes filter: 'match' must be plain text of at most {MAX_MATCH} "
-            f"characters without control characters, got {quoted(match)}"
-        )
-    if sort not in SORTS:
-        raise ValueError(
-            f"processes filter: 'sort' must be one of {', '.join(SORTS)}, got {quoted(sort)}"
-        )
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(
-            f"processes filter: 'limit' must be an integer from 1 to {MAX_LIMIT}, "
-            f"got {quoted(limit)}"
-        )
-    return {"match": match, "sort": sort, "limit": limit}
+    return TABLE.parse(request)
 
 
 def apply_filter(flt: Mapping[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows matching ``match`` (a plain substring of name, user or pid), sorted, cut."""
-    needle = flt["match"].casefold()
-    matching = [
-        row for row in rows
-        if needle in row["name"].casefold() or needle in row["user"].casefold()
-        or needle in str(row["pid"])
-    ]  # fmt: skip
-    return sorted(matching, key=sort_key(flt["sort"]))[: flt["limit"]]
+    return TABLE.apply(flt, rows)
 
 
 def sort_key(sort: str) -> Callable[[dict[str, Any]], Any]:
     """cpu and memory: highest first, unknown (None) last; pid ascending; name A to Z."""
-    if sort == "pid":
-        return lambda row: row["pid"]
-    if sort == "name":
-        return lambda row: (row["name"].casefold(), row["pid"])
-    return lambda row: (row[sort] is None, -(row[sort] or 0), row["pid"])
+    return TABLE.sort_key(sort)

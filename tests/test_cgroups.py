@@ -211,7 +211,7 @@ def bump(root: Path, path: str, **files: str) -> None:
 
 def test_the_collector_turns_counters_into_rates_and_shares(recorded_host: Path):
     made, ticks = collector_on(recorded_host)
-    first = made.collect()
+    first = made.collect().values
     assert first["cgroups.nginx.cpu_percent"] is None  # a rate needs two readings
     assert first["cgroups.nginx.memory"] == 48234496
     assert first["cgroups.nginx.pids"] == 5
@@ -221,7 +221,7 @@ def test_the_collector_turns_counters_into_rates_and_shares(recorded_host: Path)
     ticks.now += 2.0
     bump(recorded_host, NGINX, cpu__stat="usage_usec 3500000\n",
          io__stat="8:0 rbytes=3145728 wbytes=2097152\n")  # fmt: skip
-    second = made.collect()
+    second = made.collect().values
     assert second["cgroups.nginx.cpu_percent"] == pytest.approx(50.0), "1 s of CPU in 2 s"
     assert second["cgroups.nginx.io_read_bytes_per_s"] == pytest.approx((3145728 - 1049600) / 2)
     assert second["cgroups.nginx.io_write_bytes_per_s"] == 0.0
@@ -235,10 +235,10 @@ def test_a_counter_going_backwards_gives_no_rate_then_recovers(recorded_host: Pa
     made.collect()
     ticks.now += 1
     bump(recorded_host, NGINX, cpu__stat="usage_usec 10\n")  # the group was made anew
-    assert made.collect()["cgroups.nginx.cpu_percent"] is None
+    assert made.collect().values["cgroups.nginx.cpu_percent"] is None
     ticks.now += 1
     bump(recorded_host, NGINX, cpu__stat="usage_usec 500010\n")
-    assert made.collect()["cgroups.nginx.cpu_percent"] == pytest.approx(50.0)
+    assert made.collect().values["cgroups.nginx.cpu_percent"] == pytest.approx(50.0)
 
 
 def test_a_group_that_appears_is_described_and_one_that_goes_stops(recorded_host: Path):
@@ -249,19 +249,19 @@ def test_a_group_that_appears_is_described_and_one_that_goes_stops(recorded_host
     bump_dir.mkdir()
     (bump_dir / "memory.current").write_text("1048576\n")
     ticks.now += 1
-    assert made.collect()["cgroups.postgresql.memory"] == 1048576
+    assert made.collect().values["cgroups.postgresql.memory"] == 1048576
     assert any(s.name == "cgroups.postgresql.memory" for s in made.describe())
     for child in bump_dir.iterdir():
         child.unlink()
     bump_dir.rmdir()
     ticks.now += 1
-    assert "cgroups.postgresql.memory" not in made.collect()
+    assert "cgroups.postgresql.memory" not in made.collect().values
     assert not any(s.name.startswith("cgroups.postgresql.") for s in made.describe())
 
 
 def test_past_max_groups_the_rest_is_summed_as_other(recorded_host: Path):
     made, _ticks = collector_on(recorded_host, max_groups=1)
-    values = made.collect()
+    values = made.collect().values
     # The container holds the most memory (no CPU rate yet): it stays; the rest are summed.
     assert values[f"cgroups.{HEX[:12]}.memory"] == 268435456
     assert values["cgroups.other.memory"] == 48234496 + 8388608
@@ -311,8 +311,30 @@ def test_the_collector_reads_a_busy_child_in_its_own_group(own_group):
     made.collect()
     started = time.monotonic()
     time.sleep(1.0)  # the measured interval: one second of the child's spinning
-    values = made.collect()
+    values = made.collect().values
     assert time.monotonic() - started >= 1.0
     cpu = values[f"cgroups.{name}.cpu_percent"]  # its name is its key: only safe characters
     assert cpu is not None and 60 <= cpu <= 105, f"one core spinning, read as {cpu} %"
     assert values[f"cgroups.{name}.memory"] >= 64 * 2**20
+
+
+def test_rows_are_a_table_filtered_like_processes(recorded_host: Path):
+    made, ticks = collector_on(recorded_host)
+    made.collect()
+    ticks.now += 2.0
+    bump(recorded_host, NGINX, cpu__stat="usage_usec 3500000\n")
+    rows = [dict(r) for r in made.collect().rows or []]
+    assert {r["name"]: r["kind"] for r in rows} == {
+        "nginx": "service", HEX[:12]: "container", "session-3-uid1000": "session"}  # fmt: skip
+
+    def shown(request: dict) -> list[str]:
+        _values, cut = made.apply_filter(made.parse_filter(request), {}, rows)
+        return [r["name"] for r in cut or []]
+
+    assert made.parse_filter({}) == {"match": "", "sort": "cpu", "limit": 25}
+    assert shown({})[0] == "nginx"  # the busiest: the others used no CPU meanwhile
+    assert shown({"sort": "memory", "limit": 1}) == [HEX[:12]]
+    assert shown({"match": "SERV"}) == ["nginx"]  # the kind matches too
+    assert shown({"sort": "name"}) == sorted(shown({"sort": "name"}), key=str.casefold)
+    with pytest.raises(ValueError, match="cgroups filter: 'sort' must be one of"):
+        made.parse_filter({"sort": "age"})

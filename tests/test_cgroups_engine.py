@@ -123,7 +123,7 @@ def test_the_collector_names_a_container_by_its_engine(serve, cgroup_tree):
     made = CgroupsCollector()
     made.setup({"root": str(cgroup_tree("v2-systemd-docker")), "docker_socket": path,
                 "podman_socket": "", "include": ["web", "nginx"]})  # fmt: skip
-    values = made.collect()
+    values = made.collect().values
     assert values["cgroups.web.memory"] == 268435456  # docker-<id>.scope, named "web"
     assert "cgroups.nginx.memory" in values
     assert {s.label for s in made.describe() if s.name == "cgroups.web.memory"} == {"web memory"}

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from collectors.processes import MAX_LIMIT, SORTS
+from collectors.processes import SORTS
+from collectors.tables import MAX_LIMIT
 from dashboard import create_app
 from dashboard.history.rollup import NICE_STEPS
 from dashboard.history.tiers import DEFAULT_MAX_POINTS

@@ -12,11 +12,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from collectors.base import Collector, Series
+from collectors.base import Collector, Sample, Series
 from collectors.cgroups import names, tree
 from collectors.cgroups.engine import Names
 from collectors.devices import check_names_option, unique_keys
 from collectors.rates import Rates
+from collectors.tables import TableFilter
 
 OTHER = "other"  # the groups past max_groups, summed
 # Where Docker and Podman listen by default; asked only while present.
@@ -33,6 +34,12 @@ METRICS = (
 )
 
 
+# The page's "Top services and containers" table: one row per group, filtered like processes.
+TABLE = TableFilter("cgroups", ("cpu", "memory", "pids", "name"),
+                    {"match": "", "sort": "cpu", "limit": 25}, ("name", "kind"), "name",
+                    highest=("cpu", "memory", "pids"))  # fmt: skip
+
+
 def ram_bytes() -> float:
     return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
@@ -45,6 +52,8 @@ class CgroupsCollector(Collector):
     or less), ``include`` / ``exclude`` (globs on group names; include empty: all),
     ``max_groups`` (the busiest kept; the rest summed as ``other``), ``root``, and
     ``docker_socket`` / ``podman_socket`` (the Engine API that names containers; "" for none).
+    Rows: one per group (``name``, ``kind``, ``cpu``, ``memory``, ``memory_percent``,
+    ``pids``, ``read``, ``write``); client filter ``{"match", "sort", "limit"}`` as processes.
     """
 
     name = "cgroups"
@@ -83,7 +92,7 @@ class CgroupsCollector(Collector):
     def describe(self) -> list[Series]:
         return list(self._series)
 
-    def collect(self) -> dict[str, float | None]:
+    def collect(self) -> Sample:
         if self.layout is None:
             raise RuntimeError("cgroups: setup() has not run")
         now = self.clock()
@@ -102,7 +111,15 @@ class CgroupsCollector(Collector):
             values.update({f"{self.name}.{OTHER}.{m}": v for m, v in summed.items()})
         self.folded = len(rest)
         self._series = self._described(keys, readings, bool(rest))
-        return values
+        return Sample(values=values, rows=[_row(readings[p][0], each[p]) for p in sorted(each)])
+
+    def parse_filter(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        return TABLE.parse(request)
+
+    def apply_filter(
+        self, flt: Mapping[str, Any], values: Mapping[str, Any], rows: list[dict[str, Any]] | None
+    ) -> tuple[Mapping[str, Any], list[dict[str, Any]] | None]:
+        return values, TABLE.apply(flt, rows or [])
 
     def chosen(self, paths: list[str]) -> list[names.Group]:
         """The groups the options ask for, by depth, then include and exclude."""
@@ -173,6 +190,12 @@ class CgroupsCollector(Collector):
             for key, name in labelled
             for suffix, unit, label in METRICS
         ]
+
+
+def _row(group: names.Group, v: Mapping[str, float | None]) -> dict[str, Any]:
+    return {"name": group.name, "kind": group.kind, "cpu": v["cpu_percent"],
+            "memory": v["memory"], "memory_percent": v["memory_percent"], "pids": v["pids"],
+            "read": v["io_read_bytes_per_s"], "write": v["io_write_bytes_per_s"]}  # fmt: skip
 
 
 def _matches(name: str, globs: list[str]) -> bool:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from collectors.processes import MAX_LIMIT, SORTS
+from collectors.processes import SORTS
+from collectors.tables import MAX_LIMIT
 from dashboard.history.rollup import NICE_STEPS
 from dashboard.history.tiers import DEFAULT_MAX_POINTS
 from dashboard.history.window import MEMORY_WINDOW
