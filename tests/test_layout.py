@@ -19,7 +19,7 @@ import pytest
 from tests.serverproc import ROOT
 
 SOURCES = sorted(
-    [*ROOT.joinpath("dashboard").rglob("*.py"), *ROOT.joinpath("collectors").glob("*.py")]
+    [*ROOT.joinpath("dashboard").rglob("*.py"), *ROOT.joinpath("collectors").rglob("*.py")]
 )
 
 
