@@ -930,6 +930,9 @@ class Chart {
 
   zoomTo(range) {
     if (this.quiet) this.unfold(); // the zoomed moment may not have been quiet
+    // Live points still waiting for their frame are not the range's; going back to live
+    // subscribes afresh, with the whole window.
+    this.pending.clear();
     const span = range.end - range.start;
     const update = { "xaxis.range": [...dates(range)],
       "xaxis.autorange": false };
