@@ -9,6 +9,7 @@ in-memory database (only a restart forgets).
 
 from __future__ import annotations
 
+import abc
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from dashboard.workers import native_lock
 log = logging.getLogger(__name__)
 
 
-class SideTables:
+class SideTables(abc.ABC):
     """One connection used under one lock; subclasses name themselves and make their tables."""
 
     label = ""  # what the log and /healthz call the part: "alerts"
@@ -37,10 +38,10 @@ class SideTables:
         self._db: sqlite3.Connection | None = None
         self._lock = native_lock()
 
+    @abc.abstractmethod
     def setup(self, db: sqlite3.Connection) -> None:
         """Create the tables (and check their format: raise ``ValueError`` if it is not
         this version's)."""
-        raise NotImplementedError
 
     def close(self) -> None:
         with self._lock:
