@@ -10,12 +10,16 @@ a group lacks (a controller not enabled for it) is no value, never an error.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from collectors.cgroups.files import read_once
+
 ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("cpuacct", "memory", "blkio", "pids")
+LISTED_V1 = ("cpuacct", "memory")  # the v1 trees whose groups are listed
+LEAF_LINKS = 2  # a folder's link count with no subfolders: its own entry and "."
 # v1 writes "no limit" as the largest page-aligned signed 64-bit number (or close to it).
 NO_LIMIT_V1 = 2**62
 MAX_DEPTH = 12  # deeper than any runtime nests (kubepods/<qos>/<pod>/<container> is 4)
@@ -61,87 +65,111 @@ def _v1_root(base: Path, controller: str) -> Path | None:
 
 
 def groups(layout: Layout) -> list[str]:
-    """Every group's path relative to its tree ("system.slice/nginx.service"), sorted; v1's
-    trees can differ, so the union of them."""
+    """Every group's path relative to its tree ("system.slice/nginx.service"), sorted. v1's
+    trees can differ, so the union of those that count CPU or memory (a group only in the
+    pids or blkio tree has neither, and walking two trees of four halves the cost)."""
+    roots = layout.roots
+    if layout.version == 1:
+        roots = {c: r for c, r in roots.items() if c in LISTED_V1} or roots
     found: set[str] = set()
-    for root in layout.roots.values():
+    for root in roots.values():
         found.update(_walk(root))
     return sorted(found)
 
 
+def folders(layout: Layout, path: str) -> list[str]:
+    """The folders holding the group's counter files: one on v2, one per tree on v1."""
+    return [f"{root}/{path}" for root in layout.roots.values()]
+
+
 def _walk(root: Path) -> Iterator[str]:
-    for folder, subfolders, _files in os.walk(root, onerror=lambda _e: None):
-        rel = os.path.relpath(folder, root)
-        depth = 0 if rel == "." else rel.count(os.sep) + 1
-        if depth >= MAX_DEPTH:
-            subfolders[:] = []
-        if depth:
-            yield rel.replace(os.sep, "/")
+    """Every folder under ``root`` as a relative "/" path, MAX_DEPTH levels at most. scandir's
+    entry types come with the listing (no stat per entry), and a folder whose link count
+    says it has no subfolders (kernfs and tmpfs keep 2 + subfolders) is not listed: a group's
+    folder holds dozens of files, and listing them was most of a walk. A folder gone or
+    unreadable meanwhile is left out."""
+    pending = [(str(root), "", 0)]
+    while pending:
+        folder, rel, depth = pending.pop()
+        try:
+            with os.scandir(folder) as entries:
+                below = [e for e in entries if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            continue
+        for entry in below:
+            path = f"{rel}/{entry.name}" if rel else entry.name
+            yield path
+            if depth + 1 < MAX_DEPTH and _may_have_subfolders(entry.path):
+                pending.append((entry.path, path, depth + 1))
 
 
-def read(layout: Layout, path: str) -> Counters | None:
-    """The counters of the group at ``path``, or None if it is gone."""
+def _may_have_subfolders(folder: str) -> bool:
     try:
-        return _read_v2(layout.roots["unified"] / path) if layout.version == 2 \
-            else _read_v1(layout.roots, path)  # fmt: skip
-    except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
-        return None  # removed while being read: it will not be in the next listing
+        return os.stat(folder).st_nlink != LEAF_LINKS
+    except OSError:
+        return False  # gone meanwhile
 
 
-def _read_v2(folder: Path) -> Counters:
-    if not folder.is_dir():
-        raise FileNotFoundError(folder)
-    cpu = _keyed(folder / "cpu.stat").get("usage_usec")
-    stat = _keyed(folder / "memory.stat")
-    io = _io_v2(folder / "io.stat")
+Reader = Callable[[str], bytes | None]
+
+
+def read(layout: Layout, path: str, reader: Reader = read_once) -> Counters | None:
+    """The counters of the group at ``path``, or None if it is gone. ``reader``: how a file
+    is read (files.OpenFiles.read keeps them open between readings)."""
+    if layout.version == 2:
+        return _read_v2(f"{layout.roots['unified']}/{path}", reader)
+    return _read_v1(layout.roots, path, reader)
+
+
+# Reads are of plain string paths in bytes: at 200 groups a reading reads over a thousand
+# small files, and pathlib and text decoding were most of its cost.
+
+
+def _read_v2(folder: str, reader: Reader) -> Counters | None:
+    stat = reader(f"{folder}/cpu.stat")
+    if stat is None and not os.path.isdir(folder):  # every v2 group has cpu.stat
+        return None  # removed since the listing: it will not be in the next one
+    cpu = _field(stat, b"usage_usec")
+    io = _io_v2(reader(f"{folder}/io.stat"))
+    cache = _field(reader(f"{folder}/memory.stat"), b"inactive_file")
     return Counters(
         cpu_ns=None if cpu is None else cpu * 1000,
-        memory=_minus(_number(folder / "memory.current"), stat.get("inactive_file")),
-        limit=_number(folder / "memory.max"),
+        memory=_minus(_number(reader(f"{folder}/memory.current")), cache),
+        limit=_number(reader(f"{folder}/memory.max")),
         read_bytes=io[0],
         write_bytes=io[1],
-        pids=_number(folder / "pids.current"),
+        pids=_number(reader(f"{folder}/pids.current")),
     )
 
 
-def _read_v1(roots: dict[str, Path], path: str) -> Counters:
-    folders = {c: root / path for c, root in roots.items()}
-    if not any(f.is_dir() for f in folders.values()):
-        raise FileNotFoundError(path)
-    memory = folders.get("memory")
-    limit = None if memory is None else _number(memory / "memory.limit_in_bytes")
-    stat = {} if memory is None else _keyed(memory / "memory.stat")
-    used = None if memory is None else _number(memory / "memory.usage_in_bytes")
-    blkio = folders.get("blkio")
-    io = (None, None) if blkio is None else _io_v1(blkio / "blkio.throttle.io_service_bytes")
-    cpuacct, pids = folders.get("cpuacct"), folders.get("pids")
+def _read_v1(roots: dict[str, Path], path: str, reader: Reader) -> Counters | None:
+    folders = {c: f"{root}/{path}" for c, root in roots.items()}
+    cpuacct, memory = folders.get("cpuacct"), folders.get("memory")
+    cpu = None if cpuacct is None else _number(reader(f"{cpuacct}/cpuacct.usage"))
+    used = None if memory is None else _number(reader(f"{memory}/memory.usage_in_bytes"))
+    if cpu is None and used is None and not any(os.path.isdir(f) for f in folders.values()):
+        return None  # removed since the listing
+    limit = None if memory is None else _number(reader(f"{memory}/memory.limit_in_bytes"))
+    cache = None if memory is None else _field(reader(f"{memory}/memory.stat"),
+                                                b"total_inactive_file")  # fmt: skip
+    blkio, pids = folders.get("blkio"), folders.get("pids")
+    io = (None, None) if blkio is None else \
+        _io_v1(reader(f"{blkio}/blkio.throttle.io_service_bytes"))  # fmt: skip
     return Counters(
-        cpu_ns=None if cpuacct is None else _number(cpuacct / "cpuacct.usage"),
-        memory=_minus(used, stat.get("total_inactive_file")),
+        cpu_ns=cpu,
+        memory=_minus(used, cache),
         limit=None if limit is None or limit >= NO_LIMIT_V1 else limit,
         read_bytes=io[0],
         write_bytes=io[1],
-        pids=None if pids is None else _number(pids / "pids.current"),
+        pids=None if pids is None else _number(reader(f"{pids}/pids.current")),
     )
 
 
-def _text(path: Path) -> str | None:
-    """A counter file's text; None where the group has no such file (or may not read it).
-    A group that is gone raises FileNotFoundError from its folder check, not here."""
-    try:
-        return path.read_text()
-    except (FileNotFoundError, PermissionError, IsADirectoryError):
+def _number(data: bytes | None) -> float | None:
+    if data is None:
         return None
-    except OSError:
-        return None  # ENODEV and kin: a controller detached while reading
-
-
-def _number(path: Path) -> float | None:
-    text = _text(path)
-    if text is None:
-        return None
-    word = text.strip()
-    if word == "max" or not word:
+    word = data.strip()
+    if word == b"max" or not word:
         return None
     try:
         return float(word)
@@ -149,47 +177,49 @@ def _number(path: Path) -> float | None:
         return None
 
 
-def _keyed(path: Path) -> dict[str, float]:
-    """``key value`` lines (cpu.stat, memory.stat) as numbers."""
-    out: dict[str, float] = {}
-    for line in (_text(path) or "").splitlines():
-        key, _, value = line.partition(" ")
-        try:
-            out[key] = float(value)
-        except ValueError:
-            continue
-    return out
+def _field(data: bytes | None, key: bytes) -> float | None:
+    """The value of ``key value`` line ``key`` (cpu.stat, memory.stat), or None."""
+    if not data:
+        return None
+    at = data.find(key + b" ")
+    while at > 0 and data[at - 1 : at] != b"\n":  # a longer key ending in this one
+        at = data.find(key + b" ", at + 1)
+    if at < 0:
+        return None
+    line = data[at + len(key) + 1 :].split(b"\n", 1)[0]
+    try:
+        return float(line)
+    except ValueError:
+        return None
 
 
-def _io_v2(path: Path) -> tuple[float | None, float | None]:
+def _io_v2(data: bytes | None) -> tuple[float | None, float | None]:
     """io.stat: ``8:0 rbytes=N wbytes=N rios=N ...`` per device, summed."""
-    text = _text(path)
-    if text is None:
+    if data is None:
         return None, None
     read = write = 0.0
-    for line in text.splitlines():
+    for line in data.splitlines():
         for field in line.split()[1:]:
-            key, _, value = field.partition("=")
-            if key in ("rbytes", "wbytes") and value.isdigit():
-                if key == "rbytes":
+            key, _, value = field.partition(b"=")
+            if value.isdigit():
+                if key == b"rbytes":
                     read += float(value)
-                else:
+                elif key == b"wbytes":
                     write += float(value)
     return read, write
 
 
-def _io_v1(path: Path) -> tuple[float | None, float | None]:
+def _io_v1(data: bytes | None) -> tuple[float | None, float | None]:
     """blkio.throttle.io_service_bytes: ``8:0 Read N`` / ``8:0 Write N`` per device."""
-    text = _text(path)
-    if text is None:
+    if data is None:
         return None, None
     read = write = 0.0
-    for line in text.splitlines():
+    for line in data.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[2].isdigit():
-            if parts[1] == "Read":
+            if parts[1] == b"Read":
                 read += float(parts[2])
-            elif parts[1] == "Write":
+            elif parts[1] == b"Write":
                 write += float(parts[2])
     return read, write
 
