@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collectors.base import Collector
+from collectors.cgroups.collector import CgroupsCollector
 from collectors.cpu import CpuCollector
 from collectors.disk import DiskCollector
 from collectors.filesystem import FilesystemCollector
@@ -21,6 +22,7 @@ BUILTIN: tuple[type[Collector], ...] = (
     FilesystemCollector,
     NetworkCollector,
     ProcessesCollector,
+    CgroupsCollector,
     SensorsCollector,
     TextfileCollector,
 )

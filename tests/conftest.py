@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +225,59 @@ def cgroup_tree(tmp_path: Path) -> Callable[[str], Path]:
         return base
 
     return write
+
+
+@pytest.fixture
+def writable_cgroups() -> Any:
+    """This machine's cgroup Layout, where the test may make groups in it; else a skip with
+    the reason (no tree, not root). Under CI, where tests run as root, not being root fails."""
+    from collectors.cgroups import tree
+
+    layout = tree.detect()
+    if layout is None:
+        pytest.skip("no readable cgroup tree on this machine")
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("making cgroups needs root, and CI runs as root")
+        pytest.skip("making cgroups needs root")
+    return layout
+
+
+@pytest.fixture
+def real_cgroup(writable_cgroups: Any) -> Iterator[Callable[[str, int], Any]]:
+    """``real_cgroup(name, pid)``: a group ``name`` made at the top of each of this machine's
+    cgroup trees (v2's one, or v1's cpuacct, memory, blkio and pids), with process ``pid``
+    moved into it; its Layout is returned, and the groups are removed after the test. Skips
+    with the reason where groups cannot be made (see writable_cgroups; a read-only or
+    delegated tree; v2 without the memory controller for child groups)."""
+    made: list[Path] = []
+    layout = writable_cgroups
+
+    def make(name: str, pid: int) -> Any:
+        roots = list(layout.roots.values())
+        enabled = (roots[0] / "cgroup.subtree_control").read_text() if layout.version == 2 else ""
+        if layout.version == 2 and "memory" not in enabled:
+            pytest.skip("cgroup v2 without the memory controller enabled for child groups")
+        for root in roots:
+            try:
+                (root / name).mkdir()
+                made.append(root / name)
+                (root / name / "cgroup.procs").write_text(str(pid))
+            except OSError as exc:
+                pytest.skip(f"this machine's cgroup tree takes no new group: {exc}")
+        return layout
+
+    yield make
+    for folder in made:
+        # The kernel empties a group just after its last task exits: wait for that.
+        _wait_until(partial(_removed, folder), f"{folder} removed", timeout=5)
+
+
+def _removed(folder: Path) -> bool:
+    try:
+        folder.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True

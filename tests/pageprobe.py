@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +62,8 @@ class Watched:
     errors: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     samples: dict[str, int] = field(default_factory=dict)  # sample frames per namespace
+    # Called with (namespace, the sample's payload) for every sample frame, as it arrives.
+    on_sample: list[Callable[[str, dict[str, Any]], None]] = field(default_factory=list)
 
     def wait_for_samples(self, namespace: str, count: int, timeout_s: float = 15.0) -> None:
         """Wait until ``count`` more samples of ``namespace`` have reached the page (the
@@ -101,5 +105,9 @@ def on_socket(seen: Watched, ws: Any) -> None:
         if text.startswith("42/") and '["sample"' in text[:80]:
             namespace = text[2 : text.index(",")]
             seen.samples[namespace] = seen.samples.get(namespace, 0) + 1
+            if seen.on_sample:
+                sample = json.loads(text[text.index(",") + 1 :])[1]
+                for listener in seen.on_sample:
+                    listener(namespace, sample)
 
     ws.on("framereceived", on_frame)

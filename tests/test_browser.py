@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]  # it starts servers too
 
-# sensors is left out: a host without temperature sensors shows a note instead of a chart.
+# sensors is left out: a host without temperature sensors shows a note instead of a chart;
+# cgroups too: a host may have no services or containers (its table says so).
 CHARTED = ("cpu", "memory", "load", "disk", "filesystem", "network", "processes")
 # What Chromium logs while the server is down; expected only in the restart test.
 CONNECTION_LOST = re.compile(
@@ -82,7 +83,9 @@ def test_page_shows_host_and_every_chart_fills_with_units(server_factory, watche
     # sensors: its charts, or (on a host without sensors) a note saying so.
     sensors = '.plot[data-collector="sensors"], .note-card[data-collector="sensors"]'
     assert page.locator(sensors).count() > 0
-    assert page.locator(".health-chip").count() == 8
+    # cgroups: its table of services and containers (on a host without any, saying so).
+    assert page.locator("#services table").count() == 1
+    assert page.locator(".health-chip").count() == 9
     watched.assert_no_errors()
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from collectors.cgroups import names, tree
+from collectors.base import Sample
+from collectors.cgroups import names, netns, tree
 from collectors.cgroups.collector import METRICS, CgroupsCollector
 
 DATA = Path(__file__).parent / "data" / "cgroups"
@@ -118,32 +120,14 @@ BUSY = (
 
 
 @pytest.fixture
-def own_group() -> Iterator[tuple[tree.Layout, str]]:
+def own_group(real_cgroup) -> Iterator[tuple[tree.Layout, str]]:
     """A group of the test's own in every controller this machine has, holding one busy
     child (64 MiB touched, one core spinning); removed after."""
-    layout = tree.detect()
-    if layout is None:
-        pytest.skip("no readable cgroup tree on this machine")
-    if os.geteuid() != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail("making cgroups needs root, and CI runs as root")
-        pytest.skip("making cgroups needs root")
     name = f"dashboard-test-{uuid.uuid4().hex[:8]}"
-    roots = list(layout.roots.values())
-    if layout.version == 2 and "memory" not in (roots[0] / "cgroup.subtree_control").read_text():
-        pytest.skip("cgroup v2 without the memory controller enabled for child groups")
-    made = []
     child = subprocess.Popen([sys.executable, "-c", BUSY], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        for root in roots:
-            folder = root / name
-            try:
-                folder.mkdir()
-                made.append(folder)
-                (folder / "cgroup.procs").write_text(str(child.pid))
-            except OSError as exc:  # a read-only or delegated tree (inside a container)
-                pytest.skip(f"this machine's cgroup tree takes no new group: {exc}")
+        layout = real_cgroup(name, child.pid)
         assert child.stdin is not None and child.stdout is not None
         child.stdin.write("go\n")
         child.stdin.flush()
@@ -152,13 +136,6 @@ def own_group() -> Iterator[tuple[tree.Layout, str]]:
     finally:
         child.kill()
         child.communicate(timeout=5)  # reaps it and closes its pipes
-        for folder in made:
-            for _ in range(50):  # the kernel empties a group just after its last task exits
-                try:
-                    folder.rmdir()
-                    break
-                except OSError:
-                    time.sleep(0.05)
 
 
 def test_a_busy_child_in_its_own_group_reads_as_what_it_does(own_group):
@@ -299,9 +276,17 @@ def test_bad_options_say_which_and_why(recorded_host: Path, options, words):
         collector_on(recorded_host, **options)
 
 
-def test_no_cgroup_tree_is_a_clear_setup_error(tmp_path: Path):
-    with pytest.raises(ValueError, match="no cgroup tree readable under"):
+def test_a_root_given_without_a_tree_is_a_clear_setup_error(tmp_path: Path):
+    with pytest.raises(ValueError, match=r"option 'root' = .*: no cgroup tree readable there"):
         collector_on(tmp_path)
+
+
+def test_no_tree_at_the_standard_place_is_no_groups_and_no_error(monkeypatch):
+    monkeypatch.setattr(tree, "detect", lambda _base: None)  # a container without /sys/fs/cgroup
+    made = CgroupsCollector()
+    made.setup({})
+    assert made.describe() == []
+    assert made.collect() == Sample(values={}, rows=[])
 
 
 def test_the_collector_reads_a_busy_child_in_its_own_group(own_group):
@@ -338,3 +323,117 @@ def test_rows_are_a_table_filtered_like_processes(recorded_host: Path):
     assert shown({"sort": "name"}) == sorted(shown({"sort": "name"}), key=str.casefold)
     with pytest.raises(ValueError, match="cgroups filter: 'sort' must be one of"):
         made.parse_filter({"sort": "age"})
+
+
+# -- a container's network ------------------------------------------------------------------
+
+NET_DEV = (
+    "Inter-|   Receive                            |  Transmit\n"
+    " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets ...\n"
+    "    lo: {lo} 10 0 0 0 0 0 0 {lo} 10 0 0 0 0 0 0\n"
+    "  eth0: {rx} 20 0 0 0 0 0 0 {tx} 20 0 0 0 0 0 0\n"
+)
+
+
+def fake_proc(root: Path, pids: dict[int, str]) -> Path:
+    """A /proc with the collector's own net/dev and each pid's: "host", the same file (a
+    hard link: one namespace, one inode), else one of its own."""
+    (root / "self" / "net").mkdir(parents=True)
+    (root / "self" / "net" / "dev").write_text(NET_DEV.format(rx=1, tx=1, lo=1))
+    for pid, namespace in pids.items():
+        (root / str(pid) / "net").mkdir(parents=True)
+        own = root / str(pid) / "net" / "dev"
+        if namespace == "host":
+            os.link(root / "self" / "net" / "dev", own)
+        else:
+            own.write_text("")
+    return root
+
+
+def net_dev(proc: Path, pid: int, rx: int, tx: int, lo: int = 999) -> None:
+    (proc / str(pid) / "net" / "dev").write_text(NET_DEV.format(rx=rx, tx=tx, lo=lo))
+
+
+def test_a_container_in_its_own_namespace_has_its_traffic(recorded_host: Path, tmp_path: Path):
+    proc = fake_proc(tmp_path / "proc", {4242: "own", 77: "host"})
+    container = f"system.slice/docker-{HEX}.scope"
+    bump(recorded_host, container, cgroup__procs="4242\n4243\n")
+    bump(recorded_host, NGINX, cgroup__procs="77\n")  # a service: the host's namespace
+    net_dev(proc, 4242, rx=1000, tx=5000)
+    ticks = Ticks()
+    made = CgroupsCollector(clock=ticks, proc=str(proc))
+    made.setup({"root": str(recorded_host)})
+    first = made.collect().values
+    key = f"cgroups.{HEX[:12]}"
+    assert first[f"{key}.net_rx_bytes_per_s"] is None  # a rate needs two readings
+    ticks.now += 2.0
+    net_dev(proc, 4242, rx=3000, tx=9000, lo=10**9)  # loopback is left out
+    second = made.collect().values
+    assert second[f"{key}.net_rx_bytes_per_s"] == 1000.0
+    assert second[f"{key}.net_tx_bytes_per_s"] == 2000.0
+    described = {s.name for s in made.describe()}
+    assert f"{key}.net_tx_bytes_per_s" in described
+    assert not any(name.startswith("cgroups.nginx.net_") for name in described | set(second))
+
+
+def test_a_container_whose_processes_are_gone_has_no_traffic(recorded_host: Path, tmp_path: Path):
+    proc = fake_proc(tmp_path / "proc", {})
+    bump(recorded_host, f"system.slice/docker-{HEX}.scope", cgroup__procs="4242\n")
+    made = CgroupsCollector(proc=str(proc))
+    made.setup({"root": str(recorded_host)})
+    values = made.collect().values
+    assert not any(".net_" in name for name in values)
+    assert f"cgroups.{HEX[:12]}.memory" in values
+
+
+def test_net_dev_garbage_is_no_value():
+    assert netns.counters(None) is None
+    assert netns.counters(b"header\nheader\n eth0: x y\nnot a line\n") == (0.0, 0.0)
+
+
+# A child in a network namespace of its own with a veth pair, sending a known number of
+# bytes out of one end when told; each frame counts as sent on v0 and received on v1.
+SENDER = (
+    "import socket, sys\nsys.stdin.readline()\n"
+    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+    "for _ in range(2000):\n    s.sendto(b'x' * 1000, ('10.9.0.2', 9))\n"
+    "print('sent', flush=True)\nsys.stdin.readline()\n"
+)
+NET_SETUP = (
+    "ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up && "
+    "ip addr add 10.9.0.1/24 dev v0 && "
+    'ip neigh add 10.9.0.2 lladdr 02:00:00:00:00:02 dev v0 nud permanent && exec "$0" -c "$1"'
+)
+FRAME = 1000 + 8 + 20 + 14  # payload, UDP, IPv4 and Ethernet headers
+
+
+def test_a_real_container_namespace_counts_what_its_process_sends(real_cgroup, wait_until):
+    for tool in ("unshare", "ip"):
+        if not shutil.which(tool):
+            pytest.skip(f"a network namespace needs {tool}")
+    scope = f"docker-{uuid.uuid4().hex * 2}.scope"  # named as Docker's systemd driver names them
+    short = scope[len("docker-") :][:12]
+    child = subprocess.Popen(["unshare", "--net", "sh", "-c", NET_SETUP, sys.executable, SENDER],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        real_cgroup(scope, child.pid)
+        ticks = Ticks()
+        made = CgroupsCollector(clock=ticks)
+        made.setup({"include": [short], "docker_socket": "", "podman_socket": ""})
+        key = f"cgroups.{short}"
+        # Until the child has set its namespace up, it is still in the host's.
+        wait_until(lambda: f"{key}.net_tx_bytes_per_s" in made.collect().values,
+                   "the child in a namespace of its own")  # fmt: skip
+        ticks.now += 1.0
+        made.collect()  # a baseline with the rates' clock moved on
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "sent"
+        ticks.now += 1.0  # so each rate is the bytes counted since the reading before
+        values = made.collect().values
+        assert values[f"{key}.net_tx_bytes_per_s"] == pytest.approx(2000 * FRAME, rel=0.02)
+        assert values[f"{key}.net_rx_bytes_per_s"] == pytest.approx(2000 * FRAME, rel=0.02)
+    finally:
+        child.kill()
+        child.communicate(timeout=5)

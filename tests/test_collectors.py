@@ -95,7 +95,8 @@ def test_every_recording_has_a_collector_that_reads_it() -> None:
 def test_builtin_order_names_and_intervals() -> None:
     assert [(cls.name, cls.interval) for cls in BUILTIN] == [
         ("cpu", 1.0), ("memory", 1.0), ("load", 1.0), ("disk", 1.0),
-        ("filesystem", 10.0), ("network", 1.0), ("processes", 2.0), ("sensors", 5.0),
+        ("filesystem", 10.0), ("network", 1.0), ("processes", 2.0), ("cgroups", 2.0),
+        ("sensors", 5.0),
         ("textfile", 10.0),
     ]  # fmt: skip
     assert all(NAME_RE.match(cls.name) for cls in BUILTIN)

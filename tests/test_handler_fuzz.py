@@ -67,8 +67,11 @@ NAMES = st.lists(st.sampled_from(["lo", "eth0", "sda", "nvme0n1"]) | TEXT | JSON
 
 # Unix seconds from past the rollup retention (30 days) to a minute ahead.
 AROUND_NOW = st.floats(-32 * 86_400, 60).map(lambda offset: time.time() + offset)
-FILTER_KEYS = {"/processes": ["match", "sort", "limit"], "/network": ["interfaces"],
-               "/disk": ["devices"]}  # fmt: skip
+FILTER_KEYS = {"/processes": ["match", "sort", "limit"], "/cgroups": ["match", "sort", "limit"],
+               "/network": ["interfaces"], "/disk": ["devices"]}  # fmt: skip
+# The sorts each table takes, as README's protocol lists them.
+TABLE_SORTS = {"/processes": ("cpu", "memory", "pid", "name"),
+               "/cgroups": ("cpu", "memory", "pids", "read", "write", "name")}  # fmt: skip
 
 
 def shaped(
@@ -83,7 +86,7 @@ def shaped(
         "since": st.floats(0, 4e9),
         "host": st.just(host) | TEXT,
         "match": st.text(st.characters(codec="utf-8", exclude_categories=["Cc"]), max_size=200),
-        "sort": st.sampled_from(["cpu", "memory", "pid", "name", "CPU", ""]),
+        "sort": st.sampled_from(["cpu", "memory", "pid", "pids", "read", "name", "CPU", ""]),
         "limit": st.integers(-5, 300),
         "interfaces": NAMES,
         "devices": NAMES,
@@ -297,9 +300,9 @@ def check_collector(namespace: str, event: str, answer: dict[str, Any]) -> None:
 
 
 def check_filter(namespace: str, flt: dict[str, Any]) -> None:
-    if namespace == "/processes":
+    if namespace in TABLE_SORTS:
         assert set(flt) == {"match", "sort", "limit"}
-        assert isinstance(flt["match"], str) and flt["sort"] in ("cpu", "memory", "pid", "name")
+        assert isinstance(flt["match"], str) and flt["sort"] in TABLE_SORTS[namespace]
         assert type(flt["limit"]) is int and 1 <= flt["limit"] <= 200
     else:
         [(key, names)] = flt.items()

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from collectors.cgroups.collector import TABLE as CGROUP_TABLE
 from collectors.processes import SORTS
 from collectors.tables import MAX_LIMIT
 from dashboard import create_app
@@ -81,6 +82,7 @@ def test_config_serves_the_python_constants(config):
     assert page["bucket_steps"] == list(NICE_STEPS)
     assert page["memory_window"] == MEMORY_WINDOW
     assert page["process_sorts"] == list(SORTS)
+    assert page["cgroup_sorts"] == list(CGROUP_TABLE.sorts)
     assert page["max_points"] == DEFAULT_MAX_POINTS
     assert page["process_max_limit"] == MAX_LIMIT
     assert page["range_points"] == list(RANGE_POINTS)

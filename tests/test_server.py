@@ -106,6 +106,7 @@ def test_http_endpoints(server_factory, wait_until):
         "filesystem",
         "network",
         "processes",
+        "cgroups",
         "sensors",
     ]
     assert all(s["unit"] for c in listing["collectors"] for s in c["series"])
@@ -237,7 +238,7 @@ def test_configuration_errors_exit_78_with_one_line(run_cli, command, config, me
 
 def test_check_and_collectors_commands(run_cli):
     result = run_cli("check")
-    assert result.returncode == 0 and "ok (8 of 9 collectors enabled)" in result.stdout
+    assert result.returncode == 0 and "ok (9 of 10 collectors enabled)" in result.stdout
     listing = run_cli("collectors", config="[collectors.sensors]\nenabled = false\n")
     assert listing.returncode == 0
     assert "cpu.total  [%]" in listing.stdout and "sensors  every 5 s  disabled" in listing.stdout

@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 from collectors.base import Collector, Sample, Series
 from collectors.cgroups import names, tree
 from collectors.cgroups.engine import Names
+from collectors.cgroups.files import OpenFiles, read_once
+from collectors.cgroups.netns import Traffic
 from collectors.devices import check_names_option, unique_keys
 from collectors.rates import Rates
 from collectors.tables import TableFilter
@@ -32,12 +34,18 @@ METRICS = (
     ("io_write_bytes_per_s", "bytes/s", "written"),
     ("pids", "procs", "processes"),
 )
+# Containers in a network namespace of their own also have these (collectors.cgroups.netns).
+NET_METRICS = (
+    ("net_rx_bytes_per_s", "bytes/s", "received"),
+    ("net_tx_bytes_per_s", "bytes/s", "sent"),
+)
+RATE_KEYS = ("cpu", "r", "w", "nr", "nt")
 
 
 # The page's "Top services and containers" table: one row per group, filtered like processes.
-TABLE = TableFilter("cgroups", ("cpu", "memory", "pids", "name"),
-                    {"match": "", "sort": "cpu", "limit": 25}, ("name", "kind"), "name",
-                    highest=("cpu", "memory", "pids"))  # fmt: skip
+HIGHEST = ("cpu", "memory", "pids", "read", "write")
+TABLE = TableFilter("cgroups", (*HIGHEST, "name"), {"match": "", "sort": "cpu", "limit": 25},
+                    ("name", "kind"), "name", highest=HIGHEST)  # fmt: skip
 
 
 def ram_bytes() -> float:
@@ -63,15 +71,21 @@ class CgroupsCollector(Collector):
         "docker_socket": DOCKER_SOCKET, "podman_socket": PODMAN_SOCKET,
     }  # fmt: skip
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, proc: str = "/proc") -> None:
         super().__init__()
         self.clock = clock
+        self.traffic = Traffic(proc)
         self.layout: tree.Layout | None = None
         self.ram = ram_bytes()
         self._rates = Rates()
         self._series: list[Series] = []
         self.folded = 0  # groups summed as `other` at the last reading
         self.names = Names([])
+        self.files = OpenFiles()  # counter files kept open between readings
+        self._held: set[str] = set()  # the groups whose files were kept at the last reading
+        self._classified: dict[str, names.Group] = {}  # path -> its group, for the paths listed
+        # The series described: (key, name, has network) of each group.
+        self._labelled: tuple[tuple[str, str, bool], ...] = ()
 
     def setup(self, options: Mapping[str, Any]) -> None:
         super().setup(options)
@@ -86,21 +100,24 @@ class CgroupsCollector(Collector):
         sockets = [self.options["docker_socket"], self.options["podman_socket"]]
         self.names = Names(sockets, optional={DOCKER_SOCKET, PODMAN_SOCKET} & set(sockets))
         self.layout = tree.detect(Path(self.options["root"]))
-        if self.layout is None:
-            raise ValueError(f"no cgroup tree readable under {self.options['root']}")
+        if self.layout is None and self.options["root"] != str(tree.ROOT):
+            raise ValueError(f"option 'root' = {self.options['root']!r}: no cgroup tree "
+                             "readable there (cgroup v2, or v1's cpuacct or memory)")  # fmt: skip
+        # The standard place without a tree (a container, another OS): no groups, no error,
+        # as sensors on a host without any.
 
     def describe(self) -> list[Series]:
         return list(self._series)
 
     def collect(self) -> Sample:
         if self.layout is None:
-            raise RuntimeError("cgroups: setup() has not run")
+            return Sample(values={}, rows=[])
         now = self.clock()
         readings = self._read(self.chosen(tree.groups(self.layout)))
         # Every group's rates, so a group moving in or out of `other` keeps its baseline.
-        each = {path: self._measure(path, counters, now)
-                for path, (_group, counters) in readings.items()}  # fmt: skip
-        self._rates.forget_missing({(p, m) for p in each for m in ("cpu", "r", "w")})
+        each = {path: self._measure(group, counters, now)
+                for path, (group, counters) in readings.items()}  # fmt: skip
+        self._rates.forget_missing({(p, m) for p in each for m in RATE_KEYS})
         kept, rest = self._split(each, readings)
         keys = dict(zip(kept, unique_keys([readings[p][0].name for p in kept]), strict=True))
         values: dict[str, float | None] = {}
@@ -110,7 +127,7 @@ class CgroupsCollector(Collector):
             summed = _summed([each[p] for p in rest], self.ram)
             values.update({f"{self.name}.{OTHER}.{m}": v for m, v in summed.items()})
         self.folded = len(rest)
-        self._series = self._described(keys, readings, bool(rest))
+        self._describe(keys, readings, each, bool(rest))
         return Sample(values=values, rows=[_row(readings[p][0], each[p]) for p in sorted(each)])
 
     def parse_filter(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -124,7 +141,9 @@ class CgroupsCollector(Collector):
     def chosen(self, paths: list[str]) -> list[names.Group]:
         """The groups the options ask for, by depth, then include and exclude."""
         depth = self.options["depth"]
-        picked = [names.classify(p) for p in paths]
+        known = self._classified
+        self._classified = {p: known.get(p) or names.classify(p) for p in paths}
+        picked = list(self._classified.values())
         if depth:
             picked = [g for g in picked if g.path.count("/") < depth]
         else:
@@ -145,12 +164,16 @@ class CgroupsCollector(Collector):
                 if g.container_id in known else g for g in groups]  # fmt: skip
 
     def _read(self, groups: list[names.Group]) -> dict[str, tuple[names.Group, tree.Counters]]:
-        assert self.layout is not None
+        layout = self.layout
+        assert layout is not None
         out = {}
         for group in groups:
-            counters = tree.read(self.layout, group.path)
+            counters = tree.read(layout, group.path, self.files.read)
             if counters is not None:  # gone since the listing
                 out[group.path] = (group, counters)
+        if out.keys() != self._held:  # groups came or went: close the files of those gone
+            self._held = set(out)
+            self.files.keep_only(f for path in out for f in tree.folders(layout, path))
         return out
 
     def _split(self, each: Mapping[str, Mapping[str, float | None]],
@@ -163,11 +186,13 @@ class CgroupsCollector(Collector):
                                              -(each[p]["memory"] or 0.0), p))  # fmt: skip
         return sorted(ranked[:most]), ranked[most:]
 
-    def _measure(self, path: str, c: tree.Counters, now: float) -> dict[str, float | None]:
+    def _measure(self, group: names.Group, c: tree.Counters, now: float
+                 ) -> dict[str, float | None]:  # fmt: skip
         """One group's values, by metric suffix."""
+        path = group.path
         cpu = self._rate((path, "cpu"), c.cpu_ns, now)
         share_of = c.limit or self.ram
-        return {
+        values = {
             "cpu_percent": None if cpu is None else cpu / 1e7,  # ns per s -> % of one core
             "memory": c.memory,
             "memory_percent": None if c.memory is None else 100 * c.memory / share_of,
@@ -175,20 +200,41 @@ class CgroupsCollector(Collector):
             "io_write_bytes_per_s": self._rate((path, "w"), c.write_bytes, now),
             "pids": c.pids,
         }
+        if group.kind == names.CONTAINER:
+            values.update(self._network(path, now))
+        return values
+
+    def _network(self, path: str, now: float) -> dict[str, float | None]:
+        """A container's traffic, where it has a network namespace of its own."""
+        assert self.layout is not None
+        traffic = self.traffic.of(read_once(tree.procs_file(self.layout, path)))
+        if traffic is None:
+            return {}
+        return {"net_rx_bytes_per_s": self._rate((path, "nr"), traffic[0], now),
+                "net_tx_bytes_per_s": self._rate((path, "nt"), traffic[1], now)}  # fmt: skip
 
     def _rate(self, key: tuple[str, str], value: float | None, now: float) -> float | None:
         return None if value is None else self._rates.rate(key, value, now)
 
-    def _described(self, keys: Mapping[str, str], readings: Mapping[str, Any], other: bool
-                   ) -> list[Series]:  # fmt: skip
-        """The series list, replaced whole: describe() may run on another thread meanwhile."""
-        labelled = [(key, readings[path][0].name) for path, key in keys.items()]
-        if other:
-            labelled.append((OTHER, "other groups"))
-        return [
+    def _describe(
+        self,
+        keys: Mapping[str, str],
+        readings: Mapping[str, Any],
+        each: Mapping[str, Mapping[str, float | None]],
+        other: bool,
+    ) -> None:
+        """The series list, made again only when the groups changed, and replaced whole:
+        describe() may run on another thread meanwhile."""
+        labelled = tuple((key, readings[path][0].name, "net_rx_bytes_per_s" in each[path])
+                         for path, key in keys.items())  # fmt: skip
+        labelled += ((OTHER, "other groups", False),) if other else ()
+        if labelled == self._labelled:
+            return
+        self._labelled = labelled
+        self._series = [
             Series(f"{self.name}.{key}.{suffix}", unit, f"{name} {label}")
-            for key, name in labelled
-            for suffix, unit, label in METRICS
+            for key, name, net in labelled
+            for suffix, unit, label in METRICS + (NET_METRICS if net else ())
         ]
 
 

@@ -82,6 +82,13 @@ def folders(layout: Layout, path: str) -> list[str]:
     return [f"{root}/{path}" for root in layout.roots.values()]
 
 
+def procs_file(layout: Layout, path: str) -> str:
+    """The file listing the group's processes (v1: in its cpuacct tree, else its first)."""
+    roots = layout.roots
+    root = roots.get("unified") or roots.get("cpuacct") or next(iter(roots.values()))
+    return f"{root}/{path}/cgroup.procs"
+
+
 def _walk(root: Path) -> Iterator[str]:
     """Every folder under ``root`` as a relative "/" path, MAX_DEPTH levels at most. scandir's
     entry types come with the listing (no stat per entry), and a folder whose link count

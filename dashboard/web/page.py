@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from collectors.cgroups.collector import TABLE as CGROUP_TABLE
 from collectors.processes import SORTS
 from collectors.tables import MAX_LIMIT
 from dashboard.history.rollup import NICE_STEPS
@@ -48,5 +49,6 @@ def page_config() -> dict[str, Any]:
         "memory_window": MEMORY_WINDOW,
         "process_sorts": list(SORTS),
         "process_max_limit": MAX_LIMIT,
+        "cgroup_sorts": list(CGROUP_TABLE.sorts),
         "range_points": list(RANGE_POINTS),  # the fewest and most points `range` may ask for
     }

@@ -13,6 +13,7 @@
 // the next redraw.
 
 import { chartOverlay, collectorOf } from "./alertsdata.js";
+import { collectorTitle, familyOf } from "./families.js";
 import { Bucket, bucketKey, bucketStep, gapBefore, isBucketed } from "./buckets.js";
 import { translucent } from "./colors.js";
 import { axisTicks, formatValue, splitValue } from "./format.js";
@@ -21,11 +22,10 @@ import { resolveColor } from "./theme.js";
 import { watchTouch } from "./touch.js";
 import { axisValue, plotlyTime, rangeLines, relayoutRange, sameRange, shiftLines } from "./zoomdata.js";
 
-const TITLES = {
-  cpu: "CPU", memory: "Memory", load: "Load", disk: "Disk", filesystem: "Filesystem",
-  network: "Network", processes: "Processes", sensors: "Sensors",
+const EMPTY_NOTES = {
+  sensors: "No temperature sensors on this host.",
+  cgroups: null, // its table says so
 };
-const EMPTY_NOTES = { sensors: "No temperature sensors on this host." };
 // Groups with more series than this get thin lines, no per-series legend, and the maximum
 // as their headline (e.g. dozens of CPU cores).
 const MANY = 8;
@@ -55,21 +55,6 @@ const ZOOMABLE = { fixedrange: false, showspikes: true, spikemode: "across", spi
 // Rollup bands and compare lines: faint, behind the lines they go with.
 const BAND_ALPHA = 0.13;
 const COMPARE_OPACITY = 0.55;
-
-export function collectorTitle(name) {
-  if (TITLES[name]) return TITLES[name];
-  const words = name.replace(/[_-]+/g, " ").trim();
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
-
-/** Which chart a series belongs to: its unit, with per-core series split off. */
-function familyOf(collector, series) {
-  const title = collectorTitle(collector);
-  if (/\.core\d+$/.test(series.name)) {
-    return { key: `${collector}|${series.unit}|cores`, title: `${title} cores` };
-  }
-  return { key: `${collector}|${series.unit}`, title };
-}
 
 function slug(text) {
   return text.replace(/%/g, "pct").replace(/\//g, "-per-").replace(/[^A-Za-z0-9_-]+/g, "-")
@@ -245,6 +230,7 @@ export class ChartBoard {
     for (const series of seriesList) {
       if (entry.routes.has(series.name)) continue;
       const family = familyOf(name, series);
+      if (!family) continue; // a series no chart draws
       if (!added.has(family.key)) added.set(family.key, { family, unit: series.unit, list: [] });
       added.get(family.key).list.push(series);
     }
@@ -253,6 +239,7 @@ export class ChartBoard {
       if (!chart) {
         const index = this.chartsOf(name).length;
         chart = new Chart(this, { collector: name, title: family.title, unit, key: family.key,
+          peers: family.peers,
           order: entry.order + index / 100, window: entry.window,
           maxPoints: this.maxPoints(entry) });
         this.charts.set(family.key, chart);
@@ -276,7 +263,7 @@ export class ChartBoard {
 
   updateNote(entry) {
     const empty = entry.routes.size === 0;
-    if (empty && !entry.note) {
+    if (empty && !entry.note && EMPTY_NOTES[entry.name] !== null) {
       entry.note = document.createElement("section");
       entry.note.className = "card note-card";
       entry.note.dataset.collector = entry.name;
@@ -552,7 +539,7 @@ export class ChartBoard {
 }
 
 class Chart {
-  constructor(board, { collector, title, unit, key, order, window, maxPoints }) {
+  constructor(board, { collector, title, unit, key, peers, order, window, maxPoints }) {
     this.board = board;
     this.collector = collector;
     this.unit = unit;
@@ -563,7 +550,7 @@ class Chart {
     this.labels = [];
     this.latest = [];
     this.pending = new Map();
-    this.peers = key.endsWith("|cores"); // equals: no headline trace, the busiest leads
+    this.peers = peers; // equals: no headline trace, the busiest leads
     this.overlayKey = JSON.stringify([]);
     this.overlay = null; // shapes waiting for the next flush
     this.axis = axisTicks(0, 0, unit);

@@ -1,13 +1,13 @@
 // One host's dashboard: its collectors' chart cards (built from each subscribe ack's series
 // when the page did not know them), a channel per collector subscribed with the host's name,
-// the process table, the charts' synced zoom (zoom.js) and compare lines (compare.js), and
+// the live tables (top processes; top services and containers), the charts' synced zoom (zoom.js) and compare lines (compare.js), and
 // the process snapshots a click on a chart asks for. Closing it frees the charts and
 // unsubscribes, so the page can show another host on the same connection.
 
 import { ChartBoard } from "./charts.js";
 import { Compare } from "./compare.js";
 import { healthProblem } from "./health.js";
-import { ProcessTable } from "./processes.js";
+import { GROUPS, PROCESSES, ProcessTable } from "./processes.js";
 import { Zoom } from "./zoom.js";
 
 export class HostDashboard {
@@ -75,14 +75,28 @@ export class HostDashboard {
         if (table && last?.rows) table.rows(last.rows);
       },
     }, this.window, this.host);
-    if (collector.name === "processes") {
-      table = new ProcessTable({ sorts: this.page.process_sorts, live: true,
-        maxLimit: this.page.process_max_limit, onFilter: (filter) => channel.setFilter(filter) });
-      board.insert(table.card, this.order.table);
+    const kind = this.tableOf(collector.name);
+    if (kind) {
+      table = new ProcessTable({ ...kind, live: true, maxLimit: this.page.process_max_limit,
+        onFilter: (filter) => channel.setFilter(filter) });
+      board.insert(table.card, kind.place);
       this.tables.push(table);
       channel.setFilter(table.initialFilter);
     }
     return channel;
+  }
+
+  /** The live table a collector's rows fill (or null): the processes', then beside it the
+   * services and containers' (cgroups), both after the memory charts. */
+  tableOf(name) {
+    if (name === "processes") {
+      return { kind: PROCESSES, sorts: this.page.process_sorts, place: this.order.table };
+    }
+    if (name === "cgroups") {
+      return { kind: GROUPS, sorts: this.page.cgroup_sorts, place: this.order.table + 0.01,
+        id: "services", title: "Top services and containers" };
+    }
+    return null;
   }
 
   /** Each channel starts over with the new window's history; its charts follow on the ack. */

@@ -1,23 +1,74 @@
-// The top-processes table. Rows arrive already filtered, sorted and cut by the server for
-// this client's filter; this module only edits the filter and draws what comes back. The
-// snapshot panel (snapshots.js) shows a stored moment in a table of its own, the same way.
+// The live tables: top processes, and top services and containers (the cgroups collector's
+// rows). Rows arrive already filtered, sorted and cut by the server for this client's
+// filter; this module only edits the filter and draws what comes back. The snapshot panel
+// (snapshots.js) shows a stored moment in a process table of its own, the same way.
 
 import { formatBytes } from "./format.js";
 
 const DEBOUNCE_MS = 300;
-// Labels for the server's sort keys (its config's process_sorts); a key not here shows as is.
+// Labels for the server's sort keys (its config's sorts); a key not here shows as is.
 const SORT_LABELS = new Map([["cpu", "CPU %"], ["memory", "Memory"], ["pid", "PID"],
-  ["name", "Name"]]);
-// Row counts offered, up to the server's most (its config's process_max_limit).
+  ["name", "Name"], ["pids", "Processes"], ["read", "Read/s"], ["write", "Written/s"]]);
+// Sorted highest first (the others ascending, names A to Z), as the server sorts them.
+const HIGHEST_FIRST = new Set(["cpu", "memory", "pids", "read", "write"]);
+// Row counts offered, up to the server's most (its config's table_max_limit).
 const LIMITS = [10, 20, 50, 100, 200, 500];
-const COLUMNS = [
-  { key: "pid", label: "PID", sort: "pid", numeric: true },
-  { key: "name", label: "Name", sort: "name" },
-  { key: "user", label: "User" },
-  { key: "cpu", label: "CPU %", sort: "cpu", numeric: true },
-  { key: "memory", label: "Memory", sort: "memory", numeric: true },
-  { key: "status", label: "Status" },
-];
+
+const number = (value, digits = 1) => (typeof value === "number" ? value.toFixed(digits) : "—");
+const memoryTitle = (row) => (typeof row.memory_percent === "number"
+  ? `${row.memory_percent.toFixed(1)} % of ${row.pid === undefined ? "its limit (or of RAM)"
+    : "memory"}` : "");
+
+// The columns both tables have.
+const NAME = { key: "name", label: "Name", sort: "name", text: (row) => row.name ?? "",
+  title: (row) => row.name ?? "" };
+const CPU = { key: "cpu", label: "CPU %", sort: "cpu", numeric: true,
+  text: (row) => number(row.cpu) };
+const MEMORY = { key: "memory", label: "Memory", sort: "memory", numeric: true,
+  text: (row) => formatBytes(row.memory), title: memoryTitle };
+
+/** What a table shows: its columns (key, label, sort?, numeric?, text(row), title?(row),
+ * className?(row)), the row's data attributes, and its words. */
+export const PROCESSES = {
+  collector: "processes",
+  placeholder: "Filter: name, user or PID",
+  label: "Filter processes by name, user or PID",
+  none: "No processes.",
+  noMatch: (match) => `No process matches “${match}”.`,
+  data: (row) => ({ pid: String(row.pid) }),
+  columns: [
+    { key: "pid", label: "PID", sort: "pid", numeric: true, text: (row) => String(row.pid) },
+    NAME,
+    { key: "user", label: "User", text: (row) => row.user ?? "" },
+    CPU,
+    MEMORY,
+    { key: "status", label: "Status", text: (row) => row.status ?? "",
+      className: (row) => `status-${String(row.status).replace(/\W/g, "")}` },
+  ],
+};
+
+const perSecond = (value) => (typeof value === "number" ? `${formatBytes(value)}/s` : "—");
+
+/** Services, containers and sessions from the cgroups collector: one row per group. */
+export const GROUPS = {
+  collector: "cgroups",
+  placeholder: "Filter: service, container or session",
+  label: "Filter services and containers by name or kind",
+  none: "No services, containers or sessions in this host's cgroups.",
+  noMatch: (match) => `No group matches “${match}”.`,
+  data: (row) => ({ group: row.name ?? "", kind: row.kind ?? "" }),
+  columns: [
+    NAME,
+    { key: "kind", label: "Kind", text: (row) => row.kind ?? "" },
+    CPU,
+    MEMORY,
+    { key: "pids", label: "Procs", sort: "pids", numeric: true,
+      text: (row) => number(row.pids, 0) },
+    { key: "read", label: "Read/s", sort: "read", numeric: true, text: (row) => perSecond(row.read) },
+    { key: "write", label: "Written/s", sort: "write", numeric: true,
+      text: (row) => perSecond(row.write) },
+  ],
+};
 
 function sortLabel(sort) {
   return SORT_LABELS.get(sort) || sort;
@@ -32,13 +83,15 @@ function element(tag, props = {}, children = []) {
 
 export class ProcessTable {
   /**
-   * onFilter(filter) sends the whole filter {match, sort, limit} to the server; sorts: the
-   * sort keys it accepts; maxLimit: the most rows it sends; id and title: the card's.
+   * kind: what the table shows (PROCESSES, GROUPS); onFilter(filter) sends the whole filter
+   * {match, sort, limit} to the server; sorts: the sort keys it accepts; maxLimit: the most
+   * rows it sends; id and title: the card's.
    * `live`: rows stream in (every scan): while no one can see the table (a hidden tab, or
    * scrolled out of view) only the newest are kept, and drawn when it can be seen again.
    */
   constructor({ sorts, maxLimit, onFilter, limit = 20, id = "processes",
-    title = "Top processes", live = false }) {
+    title = "Top processes", live = false, kind = PROCESSES }) {
+    this.kind = kind;
     this.sorts = sorts;
     this.limits = LIMITS.filter((n) => n <= maxLimit);
     this.onFilter = onFilter;
@@ -84,10 +137,10 @@ export class ProcessTable {
 
   build() {
     this.search = element("input", {
-      type: "search", placeholder: "Filter: name, user or PID", className: "proc-search",
+      type: "search", placeholder: this.kind.placeholder, className: "proc-search",
       autocomplete: "off", spellcheck: false,
     });
-    this.search.setAttribute("aria-label", "Filter processes by name, user or PID");
+    this.search.setAttribute("aria-label", this.kind.label);
     this.search.addEventListener("input", () => {
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.change({ match: this.search.value.trim() }), DEBOUNCE_MS);
@@ -108,7 +161,8 @@ export class ProcessTable {
     form.setAttribute("role", "search");
     form.addEventListener("submit", (event) => event.preventDefault());
 
-    this.headers = COLUMNS.map((column) => {
+    const columns = this.kind.columns;
+    this.headers = columns.map((column) => {
       const th = element("th", { scope: "col",
         className: `col-${column.key}${column.numeric ? " num" : ""}` });
       if (!column.sort || !this.sorts.includes(column.sort)) {
@@ -126,7 +180,7 @@ export class ProcessTable {
     // Until the first rows come (a stale host may send none), say so rather than show a bare
     // header: rows are snapshots, so there is no history to fill the table from.
     this.body = element("tbody", {}, [element("tr", { className: "waiting" },
-      [element("td", { colSpan: COLUMNS.length, textContent: "Waiting for the first sample…" })])]);
+      [element("td", { colSpan: columns.length, textContent: "Waiting for the first sample…" })])]);
     this.table = element("table", { className: "proc-table" }, [
       element("thead", {}, [element("tr", {}, this.headers)]),
       this.body,
@@ -143,7 +197,7 @@ export class ProcessTable {
       this.alert,
       element("div", { className: "table-wrap" }, [this.table]),
     ]);
-    card.dataset.collector = "processes";
+    card.dataset.collector = this.kind.collector;
     this.showSort(this.filter.sort);
     return card;
   }
@@ -184,9 +238,9 @@ export class ProcessTable {
     const fresh = rows.map((row) => this.row(row));
     if (!fresh.length) {
       const match = this.applied?.match;
-      const text = match ? `No process matches “${match}”.` : "No processes.";
+      const text = match ? this.kind.noMatch(match) : this.kind.none;
       fresh.push(element("tr", { className: "empty" },
-        [element("td", { colSpan: COLUMNS.length, textContent: text })]));
+        [element("td", { colSpan: this.kind.columns.length, textContent: text })]));
     }
     this.body.replaceChildren(...fresh);
     if (!this.waiting && this.applied) {
@@ -200,22 +254,16 @@ export class ProcessTable {
   }
 
   row(row) {
-    const cpu = typeof row.cpu === "number" ? row.cpu.toFixed(1) : "—";
-    const memory = element("td", { className: "col-memory num",
-      textContent: formatBytes(row.memory) });
-    if (typeof row.memory_percent === "number") {
-      memory.title = `${row.memory_percent.toFixed(1)} % of memory`;
-    }
-    const tr = element("tr", {}, [
-      element("td", { className: "col-pid num", textContent: String(row.pid) }),
-      element("td", { className: "col-name", textContent: row.name ?? "", title: row.name ?? "" }),
-      element("td", { className: "col-user", textContent: row.user ?? "" }),
-      element("td", { className: "col-cpu num", textContent: cpu }),
-      memory,
-      element("td", { className: `col-status status-${String(row.status).replace(/\W/g, "")}`,
-        textContent: row.status ?? "" }),
-    ]);
-    tr.dataset.pid = String(row.pid);
+    const cells = this.kind.columns.map((column) => {
+      const extra = column.className ? ` ${column.className(row)}` : "";
+      const td = element("td", { className: `col-${column.key}${column.numeric ? " num" : ""}${extra}`,
+        textContent: column.text(row) });
+      const title = column.title?.(row);
+      if (title) td.title = title;
+      return td;
+    });
+    const tr = element("tr", {}, cells);
+    Object.assign(tr.dataset, this.kind.data(row));
     tr.dataset.memory = typeof row.memory === "number" ? String(row.memory) : "";
     tr.dataset.cpu = typeof row.cpu === "number" ? String(row.cpu) : "";
     return tr;
@@ -225,7 +273,7 @@ export class ProcessTable {
     for (const th of this.headers) {
       if (!th.dataset.sort) continue;
       const active = th.dataset.sort === sort;
-      const descending = sort === "cpu" || sort === "memory";
+      const descending = HIGHEST_FIRST.has(sort);
       th.setAttribute("aria-sort", active ? (descending ? "descending" : "ascending") : "none");
     }
   }

@@ -9,7 +9,7 @@ const FLEET = "fleet";
 // The built-in collectors in the order their cards appear (the README's table); others
 // (plugins) follow in the order they appear.
 export const COLLECTOR_ORDER = ["cpu", "memory", "load", "disk", "filesystem", "network",
-  "processes", "sensors"];
+  "processes", "cgroups", "sensors"];
 // The process table sits after the memory charts: on a wall screen "what is using the
 // machine" belongs next to CPU and memory.
 const TABLE_AFTER = "memory";

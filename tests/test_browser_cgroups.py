@@ -1,0 +1,82 @@
+"""The issue's "done when" for services and containers, on this machine's real cgroups: a
+busy child in a group of its own (a systemd-style ``<name>.service``) shows on the page's
+"Top services and containers" table within two samples of the group being made, with CPU
+within 10 points of what the child really does (its own CPU time, from /proc), in real
+headless Chromium against a real server process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import psutil
+import pytest
+
+from tests.pageprobe import watch
+
+sync_api = pytest.importorskip("playwright.sync_api")
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+SPIN = "import sys\nsys.stdin.readline()\nwhile True:\n    pass\n"
+TABLE = "#services table[data-state='live']"
+
+
+@pytest.fixture
+def spinner() -> Iterator[subprocess.Popen[str]]:
+    """A child that spins one core once told to (a line on its stdin)."""
+    child = subprocess.Popen([sys.executable, "-c", SPIN], stdin=subprocess.PIPE, text=True)
+    yield child
+    child.kill()
+    child.communicate(timeout=5)
+
+
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def test_a_busy_child_in_its_own_group_is_on_the_services_table(
+    server_factory, browser: Browser, real_cgroup, spinner, wait_until
+):
+    server = server_factory(settings='[server]\nasync_mode = "eventlet"\n')
+    name = f"dashboard-test-{uuid.uuid4().hex[:8]}"
+    seen = watch(browser.new_page(viewport={"width": 1600, "height": 1000}), 15_000)
+    samples: list[dict[str, Any]] = []  # each cgroups sample as it reached the page
+
+    def record(namespace: str, payload: dict[str, Any]) -> None:
+        if namespace == "/cgroups":
+            row = next((r for r in payload.get("rows", []) if r["name"] == name), None)
+            samples.append({"row": row, "cpu_s": cpu_seconds(spinner.pid), "at": time.monotonic()})
+
+    seen.on_sample.append(record)
+    seen.page.goto(server.url + "/")
+    seen.page.locator("#services").scroll_into_view_if_needed()  # drawn while in view
+    seen.page.wait_for_selector(TABLE)  # the table is live (none of ours in it yet)
+    assert spinner.stdin is not None
+    spinner.stdin.write("go\n")
+    spinner.stdin.flush()
+    before = len(samples)
+    real_cgroup(f"{name}.service", spinner.pid)
+    seen.page.wait_for_selector(f'{TABLE} tr[data-group="{name}"][data-kind="service"]')
+    first = next(i for i, s in enumerate(samples) if s["row"] is not None)
+    assert first - before < 2, "on the table within two samples of the group being made"
+
+    # CPU over three samples after its first rate, beside the child's own CPU time then.
+    wait_until(lambda: len(samples) >= first + 5, "three more samples",
+               sleep=seen.page.wait_for_timeout)  # fmt: skip
+    start, end = samples[first + 1], samples[first + 4]
+    shown = [s["row"]["cpu"] for s in samples[first + 2 : first + 5]]
+    done = 100 * (end["cpu_s"] - start["cpu_s"]) / (end["at"] - start["at"])
+    assert abs(sum(shown) / len(shown) - done) <= 10, (shown, done)
+    row = f'{TABLE} tr[data-group="{name}"]'
+    seen.page.wait_for_function("(row) => document.querySelector(row)?.dataset.cpu", arg=row)
+    cell = seen.page.get_attribute(row, "data-cpu")
+    assert cell is not None and abs(float(cell) - done) <= 10, (cell, done)
+    seen.assert_no_errors()
