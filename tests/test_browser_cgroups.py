@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
@@ -79,4 +80,45 @@ def test_a_busy_child_in_its_own_group_is_on_the_services_table(
     seen.page.wait_for_function("(row) => document.querySelector(row)?.dataset.cpu", arg=row)
     cell = seen.page.get_attribute(row, "data-cpu")
     assert cell is not None and abs(float(cell) - done) <= 10, (cell, done)
+    seen.assert_no_errors()
+
+
+def write_services(root: Path, count: int) -> None:
+    """A cgroup v2 tree of ``count`` services, svc<i> using (i + 1) MiB."""
+    root.mkdir()
+    (root / "cgroup.controllers").write_text("cpu io memory pids\n")
+    for i in range(count):
+        folder = root / "system.slice" / f"svc{i}.service"
+        folder.mkdir(parents=True)
+        for name, text in {
+            "cpu.stat": "usage_usec 0\n",
+            "memory.current": f"{(i + 1) * 2**20}\n",
+            "memory.stat": "inactive_file 0\n",
+            "pids.current": "1\n",
+        }.items():
+            (folder / name).write_text(text)  # fmt: skip
+
+
+def test_with_many_groups_a_chart_draws_the_highest_and_the_table_has_all(
+    server_factory, browser: Browser, tmp_path: Path
+):
+    write_services(tmp_path / "cgroup", 12)
+    server = server_factory(settings=f'[server]\nasync_mode = "eventlet"\n'
+                            f'[collectors.cgroups]\nroot = "{tmp_path / "cgroup"}"\n')  # fmt: skip
+    seen = watch(browser.new_page(viewport={"width": 1600, "height": 3000}), 15_000)
+    seen.page.goto(server.url + "/")
+    seen.page.wait_for_selector(f"{TABLE} tbody tr[data-group='svc11']")
+    assert seen.page.locator(f"{TABLE} tbody tr[data-group]").count() == 12
+    drawn = seen.page.wait_for_function("""() => {
+        const gd = document.getElementById("chart-cgroups-memory");
+        if (!gd?.data?.length || !gd.data.every((t) => t.x.length)) return null;
+        return gd.data.filter((t) => t.visible !== false).map((t) => t.meta);
+    }""").json_value()
+    assert sorted(drawn) == sorted(f"cgroups.svc{i}.memory" for i in range(4, 12))
+    legend = seen.page.text_content("#chart-cgroups-memory >> xpath=ancestor::section//ul")
+    assert legend == "the 8 highest of 12; hover for values"
+    headline = seen.page.text_content(
+        "#chart-cgroups-memory >> xpath=ancestor::section//*[@class='headline-label']"
+    )
+    assert headline == "max · svc11"
     seen.assert_no_errors()

@@ -54,7 +54,10 @@ def ram_bytes() -> float:
 
 class CgroupsCollector(Collector):
     """Series ``cgroups.<group>.cpu_percent`` (% of one core), ``memory`` (bytes),
-    ``memory_percent``, ``io_read_bytes_per_s``, ``io_write_bytes_per_s`` and ``pids``.
+    ``memory_percent``, ``io_read_bytes_per_s``, ``io_write_bytes_per_s`` and ``pids``; a
+    container in a network namespace of its own also ``net_rx_bytes_per_s`` and
+    ``net_tx_bytes_per_s`` (collectors.cgroups.netns). Where the standard root has no
+    cgroup tree (a container, another OS) there are no groups and no error.
 
     Options: ``depth`` (0: services, containers and sessions; N: every group N levels deep
     or less), ``include`` / ``exclude`` (globs on group names; include empty: all),

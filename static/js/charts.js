@@ -13,7 +13,7 @@
 // the next redraw.
 
 import { chartOverlay, collectorOf } from "./alertsdata.js";
-import { collectorTitle, familyOf } from "./families.js";
+import { collectorTitle, familyOf, highest } from "./families.js";
 import { Bucket, bucketKey, bucketStep, gapBefore, isBucketed } from "./buckets.js";
 import { translucent } from "./colors.js";
 import { axisTicks, formatValue, splitValue } from "./format.js";
@@ -48,6 +48,8 @@ const NEAR_VIEWPORT = "40px 0px";
 // (measured: 12 % of the main thread with a frame per collector, 8 % with one a second).
 // A sample waits at most this long (ms) to be drawn.
 const DRAW_EVERY_MS = 1000;
+// A chart drawing only its highest lines (families.js TOP_LINES) ranks them this often.
+const RANK_EVERY_MS = 10000;
 // The time axis zooms (a drag, then every chart of the host follows: zoom.js), with a
 // crosshair the other charts' hover follows.
 const ZOOMABLE = { fixedrange: false, showspikes: true, spikemode: "across", spikesnap: "cursor",
@@ -239,7 +241,7 @@ export class ChartBoard {
       if (!chart) {
         const index = this.chartsOf(name).length;
         chart = new Chart(this, { collector: name, title: family.title, unit, key: family.key,
-          peers: family.peers,
+          peers: family.peers, top: family.top,
           order: entry.order + index / 100, window: entry.window,
           maxPoints: this.maxPoints(entry) });
         this.charts.set(family.key, chart);
@@ -539,7 +541,7 @@ export class ChartBoard {
 }
 
 class Chart {
-  constructor(board, { collector, title, unit, key, peers, order, window, maxPoints }) {
+  constructor(board, { collector, title, unit, key, peers, top, order, window, maxPoints }) {
     this.board = board;
     this.collector = collector;
     this.unit = unit;
@@ -551,6 +553,8 @@ class Chart {
     this.latest = [];
     this.pending = new Map();
     this.peers = peers; // equals: no headline trace, the busiest leads
+    this.top = top; // lines drawn at most: the highest, ranked every RANK_EVERY_MS
+    this.rankedAt = -Infinity;
     this.overlayKey = JSON.stringify([]);
     this.overlay = null; // shapes waiting for the next flush
     this.axis = axisTicks(0, 0, unit);
@@ -757,12 +761,24 @@ class Chart {
       this.fold(end);
       return;
     }
+    this.rank();
     this.fitAxis();
     // The traces and the layout were edited in place: one full redraw shows it all.
     Plotly.redraw(gd);
     this.board.redraws += 1;
     this.card.classList.toggle("has-data", gd.data.some((trace) => trace.x.length > 0));
     this.renderLegend();
+  }
+
+  /** With more lines than it draws, show the highest (by their latest values) and hide the
+   * rest; ranked again only every RANK_EVERY_MS, so lines do not come and go each second. */
+  rank() {
+    if (this.series.length <= this.top) return;
+    const now = performance.now();
+    if (now - this.rankedAt < RANK_EVERY_MS) return;
+    this.rankedAt = now;
+    const shown = highest(this.latest, this.top);
+    this.seriesTraces().forEach((trace, i) => { trace.visible = shown.has(i); });
   }
 
   /** Move the pending points onto the traces (at most maxPoints kept per trace). */
@@ -842,6 +858,7 @@ class Chart {
     let low = Infinity;
     let high = -Infinity;
     for (const trace of this.gd.data) {
+      if (trace.visible === false) continue;
       for (const y of trace.y) {
         if (y === null || y === undefined) continue;
         if (y < low) low = y;
@@ -871,7 +888,9 @@ class Chart {
     this.card.querySelector(".headline-label").textContent = this.many || this.peers
       ? `max · ${label}` : label;
     if (this.many) {
-      legend.textContent = `${this.series.length} series, thin lines; hover for values`;
+      legend.textContent = this.series.length > this.top
+        ? `the ${this.top} highest of ${this.series.length}; hover for values`
+        : `${this.series.length} series, thin lines; hover for values`;
       legend.classList.add("legend-note");
       return;
     }
