@@ -231,10 +231,11 @@ def window_args(doc: str) -> argparse.Namespace:
 
 
 @contextlib.contextmanager
-def settled_dashboard(mode: str, settle: float) -> Iterator[ServerProcess]:
-    """Our server with default collectors, given ``settle`` seconds after start-up."""
+def settled_dashboard(mode: str, settle: float, settings: str = "") -> Iterator[ServerProcess]:
+    """Our server with default collectors (and ``settings``), given ``settle`` seconds after
+    start-up."""
     with tempfile.TemporaryDirectory() as tmp:
-        server = make_server(Path(tmp), async_mode=mode).start()
+        server = make_server(Path(tmp), settings=settings, async_mode=mode).start()
         try:
             time.sleep(settle)
             yield server

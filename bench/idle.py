@@ -1,5 +1,6 @@
 """Idle cost: CPU % of one core and RSS with default collectors and no client, ours beside
-Glances in web mode (and Netdata where installed), measured in the same run.
+Glances in web mode (and Netdata where installed), measured in the same run; ours also
+without the cgroups collector (the default set before it was added), for its share.
 
     .venv/bin/python bench/idle.py [--seconds 60] [--settle 10]
 """
@@ -15,10 +16,12 @@ from bench.common import (
     window_args,
 )
 
+WITHOUT_CGROUPS = "[collectors.cgroups]\nenabled = false\n"
 
-def ours(seconds: float, settle: float, mode: str) -> dict:
-    with settled_dashboard(mode, settle) as server:
-        return {"name": f"dashboard ({mode})", **measure(server.pid, seconds).as_dict()}
+
+def ours(seconds: float, settle: float, mode: str, settings: str = "", label: str = "") -> dict:
+    with settled_dashboard(mode, settle, settings) as server:
+        return {"name": f"dashboard ({mode}){label}", **measure(server.pid, seconds).as_dict()}
 
 
 def glances(seconds: float, settle: float) -> dict | None:
@@ -30,7 +33,10 @@ def glances(seconds: float, settle: float) -> dict | None:
 
 def main() -> None:
     args = window_args(__doc__)
-    rows = [ours(args.seconds, args.settle, args.mode)]
+    rows = [
+        ours(args.seconds, args.settle, args.mode),
+        ours(args.seconds, args.settle, args.mode, WITHOUT_CGROUPS, ", without cgroups"),
+    ]
     peer = glances(args.seconds, args.settle)
     notes = []
     if peer is None:

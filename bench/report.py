@@ -22,7 +22,8 @@ def render(results: Path, docs: Path) -> Path:
     charts.mkdir(parents=True, exist_ok=True)
     parts = [
         _header(data), _summary(data), _idle(data), _watch(data), _fanout(data, charts),
-        _history(data), _page(data, charts), _alerts(data), _snapshots(data), _improvements(),
+        _history(data), _page(data, charts), _alerts(data), _snapshots(data), _collectors(data),
+        _improvements(),
         _notes(),
     ]  # fmt: skip
     out = docs / "benchmarks.md"
@@ -149,6 +150,48 @@ def _idle(data: dict[str, Any]) -> str:
         "cheap; ours samples every collector on schedule (that is what gives every "
         "new page its history at once)."
     )
+    return "\n".join(lines) + "\n"
+
+
+def _collectors(data: dict[str, Any]) -> str:
+    """The cgroups collector's cost per run by group count, beside the other built-ins'."""
+    cost = data.get("cgroups")
+    if not cost or "written" not in cost:
+        return ""
+    lines = ["## Collector cost per run", "",
+             "Wall time of one `collect()` in the collector's worker thread, median (max) of "
+             f"{cost['runs']} runs after the first. Command: `.venv/bin/python -m bench.cgroups`.",
+             "", "`cgroups`, by number of groups (goal: ≤ "
+             f"{cost['goal_ms_at_200']:g} ms at 200):", "",
+             "| groups | written v2 tree: first run | then | this kernel's tree: first run "
+             "| then |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for mine, real in zip(cost["written"], cost["kernel"], strict=True):
+        kernel = (
+            f"skipped: {real['skipped']} | |"
+            if "skipped" in real
+            else f"{real['first_ms']:.1f} ms | {real['median_ms']:.1f} ({real['max_ms']:.1f}) ms"
+        )
+        lines.append(f"| {mine['groups']:,} | {mine['first_ms']:.1f} ms | {mine['median_ms']:.1f} "
+                     f"({mine['max_ms']:.1f}) ms | {kernel} |")  # fmt: skip
+    real = next((r for r in cost["kernel"] if "version" in r), None)
+    if real:
+        lines += [
+            "",
+            f"This kernel's tree is cgroup v{real['version']} "
+            f"({', '.join(real['trees'])}); its groups are empty, and every file is "
+            "written by the kernel as it is read. Past 200 groups the rest are summed "
+            "as `other` (`max_groups`), so 1,000 groups send as many series as 200.",
+        ]
+    lines += [
+        "",
+        "The other built-ins on this machine's real readings:",
+        "",
+        "| collector | interval | cost per run |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{r['collector']}` | {r['interval']:g} s | {r['median_ms']:.2f} "
+              f"({r['max_ms']:.2f}) ms |" for r in cost["others"]]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -26,6 +26,7 @@ FULL = {
     "page": ["--minutes", "30", "--busy-seconds", "60", "--baseline", "ac412c2"],
     "alerts": ["--seconds", "45", "--settle", "20", "--pairs", "3", "--rounds", "20"],
     "snapshots": ["--record", "600"],  # one whole 10-minute block of real scans
+    "cgroups": ["--runs", "30"],
 }
 QUICK = {
     "idle": ["--seconds", "15", "--settle", "5"],
@@ -35,6 +36,7 @@ QUICK = {
     "page": ["--minutes", "1", "--busy-seconds", "15"],
     "alerts": ["--seconds", "15", "--settle", "5", "--pairs", "1", "--rounds", "5"],
     "snapshots": ["--quick"],
+    "cgroups": ["--groups", "50,200", "--runs", "10"],
 }
 
 
