@@ -32,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import save
+from collectors.base import Sample
 from collectors.builtin import BUILTIN
 from collectors.cgroups import tree
 from collectors.cgroups.collector import CgroupsCollector
@@ -67,7 +68,7 @@ def timed(collect: Callable[[], Any], runs: int, between: Callable[[int], None])
         started = time.perf_counter()
         sample = collect()
         times.append(time.perf_counter() - started)
-    values = sample.values if hasattr(sample, "values") else sample
+    values = sample.values if isinstance(sample, Sample) else sample
     return {
         "series": len(values),
         "rows": len(getattr(sample, "rows", None) or []),

@@ -244,20 +244,24 @@ def writable_cgroups() -> Any:
 
 
 @pytest.fixture
-def real_cgroup(writable_cgroups: Any) -> Iterator[Callable[[str, int], Any]]:
-    """``real_cgroup(name, pid)``: a group ``name`` made at the top of each of this machine's
-    cgroup trees (v2's one, or v1's cpuacct, memory, blkio and pids), with process ``pid``
-    moved into it; its Layout is returned, and the groups are removed after the test. Skips
+def real_cgroup(writable_cgroups: Any) -> Iterator[Callable[..., Any]]:
+    """``real_cgroup(name, pid, roots=None)``: a group ``name`` made at the top of each of
+    this machine's cgroup trees (v2's one, or v1's cpuacct, memory, blkio and pids; or of
+    each of ``roots``), with process ``pid`` moved into it; the Layout is returned, and the
+    groups are removed after the test. Skips
     with the reason where groups cannot be made (see writable_cgroups; a read-only or
     delegated tree; v2 without the memory controller for child groups)."""
     made: list[Path] = []
     layout = writable_cgroups
 
-    def make(name: str, pid: int) -> Any:
-        roots = list(layout.roots.values())
-        enabled = (roots[0] / "cgroup.subtree_control").read_text() if layout.version == 2 else ""
-        if layout.version == 2 and "memory" not in enabled:
-            pytest.skip("cgroup v2 without the memory controller enabled for child groups")
+    def make(name: str, pid: int, roots: list[Path] | None = None) -> Any:
+        if roots is None:
+            roots = list(layout.roots.values())
+            enabled = (
+                (roots[0] / "cgroup.subtree_control").read_text() if layout.version == 2 else ""
+            )
+            if layout.version == 2 and "memory" not in enabled:
+                pytest.skip("cgroup v2 without the memory controller enabled for child groups")
         for root in roots:
             try:
                 (root / name).mkdir()

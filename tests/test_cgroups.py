@@ -437,3 +437,56 @@ def test_a_real_container_namespace_counts_what_its_process_sends(real_cgroup, w
     finally:
         child.kill()
         child.communicate(timeout=5)
+
+
+# -- cgroup v2 for real: the unified tree, or a cgroup2 mount beside v1 (a hybrid machine) ---
+
+
+@pytest.fixture
+def cgroup2(writable_cgroups, tmp_path: Path) -> Iterator[Path]:
+    """A real cgroup2 hierarchy: /sys/fs/cgroup where it is unified, else the cgroup2 mount a
+    hybrid machine has (or one this test makes)."""
+    mounts = [line.split() for line in Path("/proc/mounts").read_text().splitlines()]
+    found = [Path(m[1]) for m in mounts if len(m) > 2 and m[2] == "cgroup2"]
+    if found:
+        yield found[0]
+        return
+    point = tmp_path / "cgroup2"
+    point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "cgroup2", "none", str(point)],
+                             capture_output=True, text=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"no cgroup2 hierarchy here and none can be mounted: {mounted.stderr}")
+    try:
+        yield point
+    finally:
+        subprocess.run(["umount", str(point)], check=False)
+
+
+def test_a_busy_child_in_a_real_v2_group_reads_as_what_it_does(cgroup2: Path, real_cgroup):
+    name = f"dashboard-v2-{uuid.uuid4().hex[:8]}"
+    child = subprocess.Popen([sys.executable, "-c", BUSY], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        real_cgroup(name, child.pid, roots=[cgroup2])
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "ready"
+        made = CgroupsCollector()
+        made.setup({"root": str(cgroup2), "depth": 1, "include": [name]})
+        assert made.layout is not None and made.layout.version == 2
+        made.collect()
+        time.sleep(1.0)  # the measured interval: one second of the child's spinning
+        values = made.collect().values
+        cpu = values[f"cgroups.{name}.cpu_percent"]
+        assert cpu is not None and 60 <= cpu <= 105, f"one core spinning, read as {cpu} %"
+        memory = values[f"cgroups.{name}.memory"]
+        # A hybrid machine's cgroup2 tree has the memory controller on v1's side: no value.
+        if "memory" in (cgroup2 / "cgroup.subtree_control").read_text().split():
+            assert memory is not None and memory >= 64 * 2**20
+        else:
+            assert memory is None
+    finally:
+        child.kill()
+        child.communicate(timeout=5)

@@ -86,6 +86,9 @@ class CgroupsCollector(Collector):
         self.names = Names([])
         self.files = OpenFiles()  # counter files kept open between readings
         self._held: set[str] = set()  # the groups whose files were kept at the last reading
+        self._where: dict[str, tree.Files] = {}  # each group's counter files, by path
+        self._named_as: tuple[list[str], list[str]] = ([], [])  # group names -> their keys
+        self._names_by_key: dict[str, dict[str, str]] = {}
         self._classified: dict[str, names.Group] = {}  # path -> its group, for the paths listed
         # The series described: (key, name, has network) of each group.
         self._labelled: tuple[tuple[str, str, bool], ...] = ()
@@ -122,10 +125,11 @@ class CgroupsCollector(Collector):
                 for path, (group, counters) in readings.items()}  # fmt: skip
         self._rates.forget_missing({(p, m) for p in each for m in RATE_KEYS})
         kept, rest = self._split(each, readings)
-        keys = dict(zip(kept, unique_keys([readings[p][0].name for p in kept]), strict=True))
+        keys = dict(zip(kept, self._keys([readings[p][0].name for p in kept]), strict=True))
         values: dict[str, float | None] = {}
         for path, key in keys.items():
-            values.update({f"{self.name}.{key}.{m}": v for m, v in each[path].items()})
+            named = self._series_names(key)
+            values.update({named[m]: v for m, v in each[path].items()})
         if rest:
             summed = _summed([each[p] for p in rest], self.ram)
             values.update({f"{self.name}.{OTHER}.{m}": v for m, v in summed.items()})
@@ -171,13 +175,32 @@ class CgroupsCollector(Collector):
         assert layout is not None
         out = {}
         for group in groups:
-            counters = tree.read(layout, group.path, self.files.read)
+            where = self._where.get(group.path) or tree.files(layout, group.path)
+            self._where[group.path] = where
+            counters = tree.read(layout, group.path, self.files.read, where)
             if counters is not None:  # gone since the listing
                 out[group.path] = (group, counters)
-        if out.keys() != self._held:  # groups came or went: close the files of those gone
+        if out.keys() != self._held:  # groups came or went: forget and close those gone
             self._held = set(out)
-            self.files.keep_only(f for path in out for f in tree.folders(layout, path))
+            self._where = {path: self._where[path] for path in out}
+            self.files.keep_only(f for where in self._where.values() for f in where.folders)
         return out
+
+    def _keys(self, group_names: list[str]) -> list[str]:
+        """Series keys for the groups' names (made again only when the names change)."""
+        if group_names != self._named_as[0]:
+            self._named_as = (group_names, unique_keys(group_names))
+        return self._named_as[1]
+
+    def _series_names(self, key: str) -> dict[str, str]:
+        """A group key's series names by metric suffix, made once."""
+        named = self._names_by_key.get(key)
+        if named is None:
+            named = {m: f"{self.name}.{key}.{m}" for m, _u, _l in METRICS + NET_METRICS}
+            if len(self._names_by_key) > 4 * MAX_GROUPS_LIMIT:  # groups come and go for years
+                self._names_by_key.clear()
+            self._names_by_key[key] = named
+        return named
 
     def _split(self, each: Mapping[str, Mapping[str, float | None]],
                readings: Mapping[str, Any]) -> tuple[list[str], list[str]]:  # fmt: skip

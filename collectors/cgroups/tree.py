@@ -77,11 +77,6 @@ def groups(layout: Layout) -> list[str]:
     return sorted(found)
 
 
-def folders(layout: Layout, path: str) -> list[str]:
-    """The folders holding the group's counter files: one on v2, one per tree on v1."""
-    return [f"{root}/{path}" for root in layout.roots.values()]
-
-
 def procs_file(layout: Layout, path: str) -> str:
     """The file listing the group's processes (v1: in its cpuacct tree, else its first)."""
     roots = layout.roots
@@ -120,55 +115,67 @@ def _may_have_subfolders(folder: str) -> bool:
 Reader = Callable[[str], bytes | None]
 
 
-def read(layout: Layout, path: str, reader: Reader = read_once) -> Counters | None:
-    """The counters of the group at ``path``, or None if it is gone. ``reader``: how a file
-    is read (files.OpenFiles.read keeps them open between readings)."""
+@dataclass(frozen=True)
+class Files:
+    """Where one group's counter files are (None: its tree is not on this machine). Made
+    once per group (``files``), not at every reading: the paths are most of the work left."""
+
+    version: int
+    folders: tuple[str, ...]  # the group's folder in each tree
+    cpu: str | None
+    memory: str | None
+    memory_stat: str | None
+    limit: str | None
+    io: str | None
+    pids: str | None
+
+
+def files(layout: Layout, path: str) -> Files:
+    """The counter files of the group at ``path`` (which need not exist)."""
+    roots = layout.roots
     if layout.version == 2:
-        return _read_v2(f"{layout.roots['unified']}/{path}", reader)
-    return _read_v1(layout.roots, path, reader)
+        f = f"{roots['unified']}/{path}"
+        return Files(2, (f,), f"{f}/cpu.stat", f"{f}/memory.current", f"{f}/memory.stat",
+                     f"{f}/memory.max", f"{f}/io.stat", f"{f}/pids.current")  # fmt: skip
+
+    def at(controller: str, name: str) -> str | None:
+        root = roots.get(controller)
+        return None if root is None else f"{root}/{path}/{name}"
+
+    io = at("blkio", "blkio.throttle.io_service_bytes")
+    return Files(1, tuple(f"{root}/{path}" for root in roots.values()),
+                 at("cpuacct", "cpuacct.usage"), at("memory", "memory.usage_in_bytes"),
+                 at("memory", "memory.stat"), at("memory", "memory.limit_in_bytes"), io,
+                 at("pids", "pids.current"))  # fmt: skip
 
 
-# Reads are of plain string paths in bytes: at 200 groups a reading reads over a thousand
-# small files, and pathlib and text decoding were most of its cost.
+def read(layout: Layout, path: str, reader: Reader = read_once,
+         where: Files | None = None) -> Counters | None:  # fmt: skip
+    """The counters of the group at ``path``, or None if it is gone. ``reader``: how a file
+    is read (files.OpenFiles.read keeps them open between readings); ``where``: its
+    ``files()``, when the caller keeps them."""
+    where = where or files(layout, path)
 
+    def raw(file: str | None) -> bytes | None:
+        return None if file is None else reader(file)
 
-def _read_v2(folder: str, reader: Reader) -> Counters | None:
-    stat = reader(f"{folder}/cpu.stat")
-    if stat is None and not os.path.isdir(folder):  # every v2 group has cpu.stat
+    # Reads are of plain string paths in bytes: at 200 groups a reading reads over a
+    # thousand small files, and pathlib and text decoding were most of its cost.
+    cpu_data, used = raw(where.cpu), _number(raw(where.memory))
+    if cpu_data is None and used is None and not any(map(os.path.isdir, where.folders)):
         return None  # removed since the listing: it will not be in the next one
-    cpu = _field(stat, b"usage_usec")
-    io = _io_v2(reader(f"{folder}/io.stat"))
-    cache = _field(reader(f"{folder}/memory.stat"), b"inactive_file")
+    v2 = where.version == 2
+    cpu = _field(cpu_data, b"usage_usec") if v2 else _number(cpu_data)
+    cache = _field(raw(where.memory_stat), b"inactive_file" if v2 else b"total_inactive_file")
+    limit = _number(raw(where.limit))
+    io = (_io_v2 if v2 else _io_v1)(raw(where.io))
     return Counters(
-        cpu_ns=None if cpu is None else cpu * 1000,
-        memory=_minus(_number(reader(f"{folder}/memory.current")), cache),
-        limit=_number(reader(f"{folder}/memory.max")),
-        read_bytes=io[0],
-        write_bytes=io[1],
-        pids=_number(reader(f"{folder}/pids.current")),
-    )
-
-
-def _read_v1(roots: dict[str, Path], path: str, reader: Reader) -> Counters | None:
-    folders = {c: f"{root}/{path}" for c, root in roots.items()}
-    cpuacct, memory = folders.get("cpuacct"), folders.get("memory")
-    cpu = None if cpuacct is None else _number(reader(f"{cpuacct}/cpuacct.usage"))
-    used = None if memory is None else _number(reader(f"{memory}/memory.usage_in_bytes"))
-    if cpu is None and used is None and not any(os.path.isdir(f) for f in folders.values()):
-        return None  # removed since the listing
-    limit = None if memory is None else _number(reader(f"{memory}/memory.limit_in_bytes"))
-    cache = None if memory is None else _field(reader(f"{memory}/memory.stat"),
-                                                b"total_inactive_file")  # fmt: skip
-    blkio, pids = folders.get("blkio"), folders.get("pids")
-    io = (None, None) if blkio is None else \
-        _io_v1(reader(f"{blkio}/blkio.throttle.io_service_bytes"))  # fmt: skip
-    return Counters(
-        cpu_ns=cpu,
+        cpu_ns=None if cpu is None else cpu * 1000 if v2 else cpu,
         memory=_minus(used, cache),
         limit=None if limit is None or limit >= NO_LIMIT_V1 else limit,
         read_bytes=io[0],
         write_bytes=io[1],
-        pids=None if pids is None else _number(reader(f"{pids}/pids.current")),
+        pids=_number(raw(where.pids)),
     )
 
 
