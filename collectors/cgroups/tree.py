@@ -88,26 +88,39 @@ def _walk(root: Path) -> Iterator[str]:
     """Every folder under ``root`` as a relative "/" path, MAX_DEPTH levels at most. scandir's
     entry types come with the listing (no stat per entry), and a folder whose link count
     says it has no subfolders (kernfs and tmpfs keep 2 + subfolders) is not listed: a group's
-    folder holds dozens of files, and listing them was most of a walk. A folder gone or
-    unreadable meanwhile is left out."""
+    folder holds dozens of files, and listing them was most of a walk. Each folder is
+    listed through a descriptor, so the link counts are looked up relative to it, not from
+    the root (a third cheaper on this machine's kernfs). A folder gone or unreadable
+    meanwhile is left out."""
     pending = [(str(root), "", 0)]
     while pending:
         folder, rel, depth = pending.pop()
-        try:
-            with os.scandir(folder) as entries:
-                below = [e for e in entries if e.is_dir(follow_symlinks=False)]
-        except OSError:
-            continue
-        for entry in below:
-            path = f"{rel}/{entry.name}" if rel else entry.name
+        for name, deeper in _subfolders(folder):
+            path = f"{rel}/{name}" if rel else name
             yield path
-            if depth + 1 < MAX_DEPTH and _may_have_subfolders(entry.path):
-                pending.append((entry.path, path, depth + 1))
+            if deeper and depth + 1 < MAX_DEPTH:
+                pending.append((f"{folder}/{name}", path, depth + 1))
 
 
-def _may_have_subfolders(folder: str) -> bool:
+def _subfolders(folder: str) -> list[tuple[str, bool]]:
+    """(name, whether it may have subfolders) of each folder in ``folder``."""
     try:
-        return os.stat(folder).st_nlink != LEAF_LINKS
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return []
+    try:
+        with os.scandir(fd) as entries:
+            return [(e.name, _may_have_subfolders(e)) for e in entries
+                    if e.is_dir(follow_symlinks=False)]  # fmt: skip
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+
+
+def _may_have_subfolders(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.stat(follow_symlinks=False).st_nlink != LEAF_LINKS
     except OSError:
         return False  # gone meanwhile
 
