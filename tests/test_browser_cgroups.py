@@ -122,3 +122,24 @@ def test_with_many_groups_a_chart_draws_the_highest_and_the_table_has_all(
     )
     assert headline == "max · svc11"
     seen.assert_no_errors()
+
+
+def test_on_a_phone_the_group_cards_fit_its_width(server_factory, browser: Browser, tmp_path):
+    write_services(tmp_path / "cgroup", 3)
+    server = server_factory(settings=f'[server]\nasync_mode = "eventlet"\n'
+                            f'[collectors.cgroups]\nroot = "{tmp_path / "cgroup"}"\n')  # fmt: skip
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)  # fmt: skip
+    seen = watch(context.new_page(), 15_000)
+    seen.page.goto(server.url + "/")
+    seen.page.wait_for_selector("#chart-cgroups-memory")
+    seen.page.locator("#services").scroll_into_view_if_needed()
+    seen.page.wait_for_selector(f"{TABLE} tbody tr[data-group='svc2']")
+    # The longest titles ("Services and containers: disk I/O") wrap instead of widening it.
+    width = seen.page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+    assert width == [390, 390]
+    hidden = seen.page.evaluate("""() => ["kind", "read", "write"].map((c) => getComputedStyle(
+        document.querySelector(`#services th.col-${c}`)).display)""")
+    assert hidden == ["none", "none", "none"], "the narrow table keeps name, CPU, memory, procs"
+    seen.assert_no_errors()
+    context.close()
