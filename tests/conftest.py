@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -285,3 +286,35 @@ def _removed(folder: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+@pytest.fixture(scope="session")
+def aged_history() -> Callable[..., None]:
+    """``aged_history(path, spans, value)``: the history file a server that ran at those
+    times would have left: cpu samples once a second (``cpu.total = value(ts)``,
+    ``cpu.user = 1``) over each ``(first ts, seconds)`` span, flushed every minute and
+    maintained every 10 minutes as the server does, then flushed and maintained at the real
+    time now (every block sealed and rolled up; raw samples past the 1 h retention gone)."""
+    from dashboard.history.tiers import History
+    from dashboard.settings import HistorySettings
+    from tests.clock import Clock
+
+    def write(path: Path, spans: list[tuple[int, int]], value: Callable[[float], float]) -> None:
+        clock = Clock(spans[0][0])
+        history = History(HistorySettings(path=path, retention=3600.0), clock=clock)
+        history.register("cpu", 1.0)
+        history.open()
+        for first, seconds in spans:
+            for ts in range(first, first + seconds):
+                clock.now = ts
+                history.append("cpu", ts, {"cpu.total": value(ts), "cpu.user": 1.0})
+                if ts % 60 == 0:
+                    history.flush()
+                if ts % 600 == 0:
+                    history.maintain()
+        clock.now = time.time()
+        history.flush()
+        history.maintain()
+        history.close()
+
+    return write

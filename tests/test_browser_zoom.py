@@ -16,15 +16,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from dashboard.history.tiers import History
-from dashboard.settings import HistorySettings
-from tests.clock import Clock
-from tests.serverproc import ServerProcess, make_server
+from tests.serverproc import ServerProcess, make_server, serving
 from tests.waits import wait_until
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -55,42 +51,18 @@ def value(ts: float) -> float:
     return 40.0 + ts % 10
 
 
-def write_history(path: Path) -> None:
-    """An hour of cpu samples around this moment a day ago, as a server then left them."""
-    first = int(YESTERDAY) - 1800
-    clock = Clock(first)
-    history = History(HistorySettings(path=path, retention=3600.0), clock=clock)
-    history.register("cpu", 1.0)
-    history.open()
-    for ts in range(first, first + 3600):
-        clock.now = ts
-        history.append("cpu", ts, {"cpu.total": value(ts), "cpu.user": 1.0})
-        if ts % 60 == 0:
-            history.flush()
-        if ts % 600 == 0:
-            history.maintain()
-    clock.now = time.time()
-    history.flush()
-    history.maintain()  # rolls every block up; raw older than an hour goes
-    history.close()
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(tmp_path_factory: pytest.TempPathFactory, aged_history) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("zoom")
-    write_history(folder / "aged.sqlite3")
+    # An hour of cpu samples around this moment a day ago.
+    aged_history(folder / "aged.sqlite3", [(int(YESTERDAY) - 1800, 3600)], value)
     settings = (
         '[server]\nasync_mode = "threading"\n'
         '[history]\npath = "aged.sqlite3"\nretention = "1h"\n'
         "[collectors.processes]\ninterval = 1.0\n"
     )
-    made = make_server(folder, settings)
-    made.start()
-    try:
+    with serving(make_server(folder, settings)) as made:
         yield made
-    finally:
-        made.stop()
-    assert "Traceback" not in made.output()
 
 
 @dataclass

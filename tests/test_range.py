@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,31 +32,11 @@ def value(ts: float) -> float:
     return float(ts % 60)
 
 
-def write_history(path: Path) -> None:
-    """What a server running at those times would have left in its file."""
-    clock = Clock(OLD)
-    history = History(HistorySettings(path=path, retention=3600.0), clock=clock)
-    history.register("cpu", 1.0)
-    history.open()
-    for first, seconds in ((OLD, 7200), (RECENT, 2700)):
-        clock.now = first - 1  # the first sample at ``first``: whole one-minute buckets
-        for _ in range(seconds):
-            clock.now += 1
-            history.append("cpu", clock.now, {"cpu.total": value(clock.now), "cpu.user": 1.0})
-            if clock.now % 60 == 0:
-                history.flush()
-            if clock.now % 600 == 0:
-                history.maintain()
-    clock.now = time.time()
-    history.flush()
-    history.maintain()  # seals and rolls up every block, prunes raw older than an hour
-    history.close()
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(tmp_path_factory: pytest.TempPathFactory, aged_history) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("range")
-    write_history(folder / "aged.sqlite3")
+    # Two hours three days ago (rollups only, for the server), 45 minutes just gone (raw).
+    aged_history(folder / "aged.sqlite3", [(OLD, 7200), (RECENT, 2700)], value)
     settings = (
         f'[server]\nasync_mode = "eventlet"\nhistory_points_per_minute = {BUDGET}\n'
         '[history]\npath = "aged.sqlite3"\nretention = "1h"\n'
