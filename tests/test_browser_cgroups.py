@@ -143,3 +143,23 @@ def test_on_a_phone_the_group_cards_fit_its_width(server_factory, browser: Brows
     assert hidden == ["none", "none", "none"], "the narrow table keeps name, CPU, memory, procs"
     seen.assert_no_errors()
     context.close()
+
+
+def test_a_host_without_services_says_so_and_how_to_see_other_groups(
+    server_factory, browser: Browser, tmp_path
+):
+    write_services(tmp_path / "cgroup", 0)  # a tree with no group at all
+    server = server_factory(settings=f'[server]\nasync_mode = "eventlet"\n'
+                            f'[collectors.cgroups]\nroot = "{tmp_path / "cgroup"}"\n')  # fmt: skip
+    seen = watch(browser.new_page(viewport={"width": 1600, "height": 1000}), 15_000)
+    seen.page.goto(server.url + "/")
+    seen.page.locator("#services").scroll_into_view_if_needed()
+    seen.page.wait_for_selector(f"{TABLE} tbody tr.empty")
+    text = seen.page.text_content(f"{TABLE} tbody tr.empty")
+    assert text is not None and text.startswith("No services, containers or sessions")
+    assert "depth = 1" in text
+    assert seen.page.locator('.plot[data-collector="cgroups"]').count() == 0  # no empty charts
+    assert (
+        seen.page.locator('.note-card[data-collector="cgroups"]').count() == 0
+    )  # the table says it
+    seen.assert_no_errors()

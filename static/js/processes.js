@@ -54,7 +54,8 @@ export const GROUPS = {
   collector: "cgroups",
   placeholder: "Filter: service, container or session",
   label: "Filter services and containers by name or kind",
-  none: "No services, containers or sessions in this host's cgroups.",
+  none: "No services, containers or sessions in this host's cgroups (depth = 1 under "
+    + "[collectors.cgroups] lists every top-level group).",
   noMatch: (match) => `No group matches “${match}”.`,
   data: (row) => ({ group: row.name ?? "", kind: row.kind ?? "" }),
   columns: [
