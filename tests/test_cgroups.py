@@ -316,7 +316,7 @@ def test_rows_are_a_table_filtered_like_processes(recorded_host: Path):
         _values, cut = made.apply_filter(made.parse_filter(request), {}, rows)
         return [r["name"] for r in cut or []]
 
-    assert made.parse_filter({}) == {"match": "", "sort": "cpu", "limit": 25}
+    assert made.parse_filter({}) == {"match": "", "sort": "cpu", "limit": 25, "top": 0}
     assert shown({})[0] == "nginx"  # the busiest: the others used no CPU meanwhile
     assert shown({"sort": "memory", "limit": 1}) == [HEX[:12]]
     assert shown({"match": "SERV"}) == ["nginx"]  # the kind matches too
@@ -492,3 +492,25 @@ def test_a_busy_child_in_a_real_v2_group_reads_as_what_it_does(cgroup2: Path, re
     finally:
         child.kill()
         child.communicate(timeout=5)
+
+
+def test_the_top_filter_sends_only_the_highest_groups_of_each_metric(recorded_host: Path):
+    made, ticks = collector_on(recorded_host)
+    assert made.parse_filter({})["top"] == 0
+    assert made.parse_filter({"top": 1, "sort": "memory"}) == {
+        "match": "", "sort": "memory", "limit": 25, "top": 1}  # fmt: skip
+    for bad in (-1, 5001, 1.5, True, "8"):
+        with pytest.raises(ValueError, match="'top' must be an integer from 0"):
+            made.parse_filter({"top": bad})
+    made.collect()
+    ticks.now += 2.0
+    bump(recorded_host, NGINX, cpu__stat="usage_usec 3500000\n",
+         io__stat="8:0 rbytes=3145728 wbytes=2097152\n")  # fmt: skip
+    everything = dict(made.collect().values)
+    values, _rows = made.apply_filter(made.parse_filter({"top": 1}), everything, [])
+    groups = {name.split(".")[1] for name in values}
+    # nginx leads CPU and I/O; the container memory, its share and pids; the session
+    # leads nothing, so none of its values are sent.
+    assert groups == {"nginx", HEX[:12]}
+    assert all(values[name] == everything[name] for name in values)
+    assert made.apply_filter(made.parse_filter({}), everything, [])[0] == everything

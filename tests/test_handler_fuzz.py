@@ -67,7 +67,8 @@ NAMES = st.lists(st.sampled_from(["lo", "eth0", "sda", "nvme0n1"]) | TEXT | JSON
 
 # Unix seconds from past the rollup retention (30 days) to a minute ahead.
 AROUND_NOW = st.floats(-32 * 86_400, 60).map(lambda offset: time.time() + offset)
-FILTER_KEYS = {"/processes": ["match", "sort", "limit"], "/cgroups": ["match", "sort", "limit"],
+FILTER_KEYS = {"/processes": ["match", "sort", "limit"],
+               "/cgroups": ["match", "sort", "limit", "top"],
                "/network": ["interfaces"], "/disk": ["devices"]}  # fmt: skip
 # The sorts each table takes, as README's protocol lists them.
 TABLE_SORTS = {"/processes": ("cpu", "memory", "pid", "name"),
@@ -88,6 +89,7 @@ def shaped(
         "match": st.text(st.characters(codec="utf-8", exclude_categories=["Cc"]), max_size=200),
         "sort": st.sampled_from(["cpu", "memory", "pid", "pids", "read", "name", "CPU", ""]),
         "limit": st.integers(-5, 300),
+        "top": st.integers(-1, 5001) | st.booleans(),
         "interfaces": NAMES,
         "devices": NAMES,
         "start": AROUND_NOW,
@@ -301,7 +303,10 @@ def check_collector(namespace: str, event: str, answer: dict[str, Any]) -> None:
 
 def check_filter(namespace: str, flt: dict[str, Any]) -> None:
     if namespace in TABLE_SORTS:
-        assert set(flt) == {"match", "sort", "limit"}
+        assert set(flt) == {"match", "sort", "limit"} | (
+            {"top"} if namespace == "/cgroups" else set()
+        )
+        assert namespace != "/cgroups" or (type(flt["top"]) is int and 0 <= flt["top"] <= 5000)
         assert isinstance(flt["match"], str) and flt["sort"] in TABLE_SORTS[namespace]
         assert type(flt["limit"]) is int and 1 <= flt["limit"] <= 200
     else:

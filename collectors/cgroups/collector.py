@@ -18,6 +18,7 @@ from collectors.cgroups.engine import Names
 from collectors.cgroups.files import OpenFiles, read_once
 from collectors.cgroups.netns import Traffic
 from collectors.devices import check_names_option, unique_keys
+from collectors.messages import quoted
 from collectors.rates import Rates
 from collectors.tables import TableFilter
 
@@ -137,13 +138,24 @@ class CgroupsCollector(Collector):
         self._describe(keys, readings, each, bool(rest))
         return Sample(values=values, rows=[_row(readings[p][0], each[p]) for p in sorted(each)])
 
-    def parse_filter(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
-        return TABLE.parse(request)
+    def parse_filter(self, request: Any) -> Mapping[str, Any]:  # any JSON a client sent
+        """The table's filter ``{"match", "sort", "limit"}`` plus ``"top"``: 0 (the default)
+        sends every group's values; N only those of the groups among the N highest in any
+        metric (the page draws 8 a chart: the rest would be bytes on every client's link)."""
+        if not isinstance(request, Mapping):
+            return TABLE.parse(request)  # its error names what was sent
+        table = {k: v for k, v in request.items() if k != "top"}
+        top = request.get("top", 0)
+        if isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= MAX_GROUPS_LIMIT:
+            raise ValueError(f"cgroups filter: 'top' must be an integer from 0 (every group) to "
+                             f"{MAX_GROUPS_LIMIT}, got {quoted(top)}")  # fmt: skip
+        return {**TABLE.parse(table), "top": top}
 
     def apply_filter(
         self, flt: Mapping[str, Any], values: Mapping[str, Any], rows: list[dict[str, Any]] | None
     ) -> tuple[Mapping[str, Any], list[dict[str, Any]] | None]:
-        return values, TABLE.apply(flt, rows or [])
+        top = flt.get("top", 0)
+        return (highest_values(values, top) if top else values), TABLE.apply(flt, rows or [])
 
     def chosen(self, paths: list[str]) -> list[names.Group]:
         """The groups the options ask for, by depth, then include and exclude."""
@@ -262,6 +274,20 @@ class CgroupsCollector(Collector):
             for key, name, net in labelled
             for suffix, unit, label in METRICS + (NET_METRICS if net else ())
         ]
+
+
+def highest_values(values: Mapping[str, Any], top: int) -> dict[str, Any]:
+    """The values of the groups among the ``top`` highest in any metric (``other`` counts as
+    a group): what a chart of the ``top`` highest lines of each metric draws."""
+    by_metric: dict[str, list[tuple[float, str]]] = {}
+    for name, value in values.items():
+        if value is None:  # no reading (yet): it ranks nowhere
+            continue
+        key, _, metric = name[len(CgroupsCollector.name) + 1 :].rpartition(".")
+        by_metric.setdefault(metric, []).append((-value, key))
+    keep = {key for ranked in by_metric.values() for _v, key in sorted(ranked)[:top]}
+    return {name: value for name, value in values.items()
+            if name[len(CgroupsCollector.name) + 1 :].rpartition(".")[0] in keep}  # fmt: skip
 
 
 def _row(group: names.Group, v: Mapping[str, float | None]) -> dict[str, Any]:

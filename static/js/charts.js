@@ -233,6 +233,7 @@ export class ChartBoard {
       if (entry.routes.has(series.name)) continue;
       const family = familyOf(name, series);
       if (!family) continue; // a series no chart draws
+      if (Number.isFinite(family.top)) entry.sparse = true;
       if (!added.has(family.key)) added.set(family.key, { family, unit: series.unit, list: [] });
       added.get(family.key).list.push(series);
     }
@@ -317,10 +318,26 @@ export class ChartBoard {
   addPoint(entry, sample, step) {
     this.breakIfGap(entry, sample.ts, step);
     const x = new Date(sample.ts * 1000);
-    for (const [series, value] of Object.entries(sample.values || {})) {
+    const values = sample.values || {};
+    for (const [series, value] of Object.entries(values)) {
       const route = entry.routes.get(series);
       if (!route) continue;
       route.chart.queue(route.index, x, value);
+      this.dirty.add(route.chart);
+    }
+    // A collector that sends only its highest lines (cgroups' `top`): a line it left out
+    // has no value now, so it breaks, and ranks last until it is sent again.
+    if (entry.sparse) {
+      this.eachMissing(entry, values,
+        (route) => route.chart.queue(route.index, x, null, { current: null }));
+    }
+  }
+
+  /** fn(route) for each series of the collector a sample's values leave out. */
+  eachMissing(entry, values, fn) {
+    for (const [series, route] of entry.routes) {
+      if (series in values) continue;
+      fn(route);
       this.dirty.add(route.chart);
     }
   }
@@ -341,6 +358,10 @@ export class ChartBoard {
       const { average, first } = entry.bucket.add(series, value);
       route.chart.queue(route.index, x, average, { replace: !first, current: value });
       this.dirty.add(route.chart);
+    }
+    if (entry.sparse) {
+      const values = sample.values || {};
+      this.eachMissing(entry, values, (route) => { route.chart.latest[route.index] = null; });
     }
   }
 

@@ -3,6 +3,7 @@
 // filter; this module only edits the filter and draws what comes back. The snapshot panel
 // (snapshots.js) shows a stored moment in a process table of its own, the same way.
 
+import { TOP_LINES } from "./families.js";
 import { formatBytes } from "./format.js";
 
 const DEBOUNCE_MS = 300;
@@ -58,6 +59,8 @@ export const GROUPS = {
     + "[collectors.cgroups] lists every top-level group).",
   noMatch: (match) => `No group matches “${match}”.`,
   data: (row) => ({ group: row.name ?? "", kind: row.kind ?? "" }),
+  // The charts draw each metric's highest groups: only their values need to be sent.
+  extra: { top: TOP_LINES },
   columns: [
     NAME,
     { key: "kind", label: "Kind", text: (row) => row.kind ?? "" },
@@ -96,7 +99,7 @@ export class ProcessTable {
     this.sorts = sorts;
     this.limits = LIMITS.filter((n) => n <= maxLimit);
     this.onFilter = onFilter;
-    this.filter = { match: "", sort: "cpu", limit };
+    this.filter = { match: "", sort: "cpu", limit, ...kind.extra };
     this.id = id;
     this.title = title;
     this.waiting = true; // rows shown may predate the filter being edited
