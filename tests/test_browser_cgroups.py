@@ -129,6 +129,8 @@ def test_with_many_groups_a_chart_draws_the_highest_and_the_table_has_all(
         "#chart-cgroups-memory >> xpath=ancestor::section//*[@class='headline-label']"
     )
     assert headline == "max · svc19"
+    share = seen.page.get_attribute(f"{TABLE} tr[data-group='svc19'] .col-memory", "title")
+    assert share is not None and share.endswith("% of its limit (or of RAM)"), share
     # The page asked for the 8 highest of each metric ("top": 8): the groups that lead in
     # none are not sent at all (the idle ones tie at 0 CPU, so some of those come too).
     assert sent and highest <= sent[-1] and len(sent[-1]) < 20, sent[-1]

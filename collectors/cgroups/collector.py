@@ -65,7 +65,8 @@ class CgroupsCollector(Collector):
     ``max_groups`` (the busiest kept; the rest summed as ``other``), ``root``, and
     ``docker_socket`` / ``podman_socket`` (the Engine API that names containers; "" for none).
     Rows: one per group (``name``, ``kind``, ``cpu``, ``memory``, ``memory_percent``,
-    ``pids``, ``read``, ``write``); client filter ``{"match", "sort", "limit"}`` as processes.
+    ``pids``, ``read``, ``write``); client filter ``{"match", "sort", "limit"}`` as processes,
+    plus ``"top"`` (see parse_filter).
     """
 
     name = "cgroups"
@@ -281,13 +282,17 @@ def highest_values(values: Mapping[str, Any], top: int) -> dict[str, Any]:
     a group): what a chart of the ``top`` highest lines of each metric draws."""
     by_metric: dict[str, list[tuple[float, str]]] = {}
     for name, value in values.items():
-        if value is None:  # no reading (yet): it ranks nowhere
-            continue
-        key, _, metric = name[len(CgroupsCollector.name) + 1 :].rpartition(".")
-        by_metric.setdefault(metric, []).append((-value, key))
+        if value is not None:  # no reading (yet): it ranks nowhere
+            key, metric = _key_and_metric(name)
+            by_metric.setdefault(metric, []).append((-value, key))
     keep = {key for ranked in by_metric.values() for _v, key in sorted(ranked)[:top]}
-    return {name: value for name, value in values.items()
-            if name[len(CgroupsCollector.name) + 1 :].rpartition(".")[0] in keep}  # fmt: skip
+    return {name: v for name, v in values.items() if _key_and_metric(name)[0] in keep}
+
+
+def _key_and_metric(series: str) -> tuple[str, str]:
+    """``cgroups.<key>.<metric>`` -> (key, metric); keys hold no dots (devices.sanitize)."""
+    _collector, key, metric = series.split(".", 2)
+    return key, metric
 
 
 def _row(group: names.Group, v: Mapping[str, float | None]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 // One host's dashboard: its collectors' chart cards (built from each subscribe ack's series
 // when the page did not know them), a channel per collector subscribed with the host's name,
-// the live tables (top processes; top services and containers), the charts' synced zoom (zoom.js) and compare lines (compare.js), and
-// the process snapshots a click on a chart asks for. Closing it frees the charts and
+// the live tables (top processes; top services and containers), the charts' synced zoom
+// (zoom.js) and compare lines (compare.js), and the process snapshots a click on a chart
+// asks for. Closing it frees the charts and
 // unsubscribes, so the page can show another host on the same connection.
 
 import { ChartBoard } from "./charts.js";

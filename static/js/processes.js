@@ -12,21 +12,20 @@ const SORT_LABELS = new Map([["cpu", "CPU %"], ["memory", "Memory"], ["pid", "PI
   ["name", "Name"], ["pids", "Processes"], ["read", "Read/s"], ["write", "Written/s"]]);
 // Sorted highest first (the others ascending, names A to Z), as the server sorts them.
 const HIGHEST_FIRST = new Set(["cpu", "memory", "pids", "read", "write"]);
-// Row counts offered, up to the server's most (its config's table_max_limit).
+// Row counts offered, up to the server's most (its config's process_max_limit).
 const LIMITS = [10, 20, 50, 100, 200, 500];
 
 const number = (value, digits = 1) => (typeof value === "number" ? value.toFixed(digits) : "—");
-const memoryTitle = (row) => (typeof row.memory_percent === "number"
-  ? `${row.memory_percent.toFixed(1)} % of ${row.pid === undefined ? "its limit (or of RAM)"
-    : "memory"}` : "");
 
-// The columns both tables have.
+// The columns both tables have; memory's tooltip says what its share is of.
 const NAME = { key: "name", label: "Name", sort: "name", text: (row) => row.name ?? "",
   title: (row) => row.name ?? "" };
 const CPU = { key: "cpu", label: "CPU %", sort: "cpu", numeric: true,
   text: (row) => number(row.cpu) };
-const MEMORY = { key: "memory", label: "Memory", sort: "memory", numeric: true,
-  text: (row) => formatBytes(row.memory), title: memoryTitle };
+const memory = (of) => ({ key: "memory", label: "Memory", sort: "memory", numeric: true,
+  text: (row) => formatBytes(row.memory),
+  title: (row) => (typeof row.memory_percent === "number"
+    ? `${row.memory_percent.toFixed(1)} % of ${of}` : "") });
 
 /** What a table shows: its columns (key, label, sort?, numeric?, text(row), title?(row),
  * className?(row)), the row's data attributes, and its words. */
@@ -42,7 +41,7 @@ export const PROCESSES = {
     NAME,
     { key: "user", label: "User", text: (row) => row.user ?? "" },
     CPU,
-    MEMORY,
+    memory("memory"),
     { key: "status", label: "Status", text: (row) => row.status ?? "",
       className: (row) => `status-${String(row.status).replace(/\W/g, "")}` },
   ],
@@ -65,7 +64,7 @@ export const GROUPS = {
     NAME,
     { key: "kind", label: "Kind", text: (row) => row.kind ?? "" },
     CPU,
-    MEMORY,
+    memory("its limit (or of RAM)"),
     { key: "pids", label: "Procs", sort: "pids", numeric: true,
       text: (row) => number(row.pids, 0) },
     { key: "read", label: "Read/s", sort: "read", numeric: true, text: (row) => perSecond(row.read) },
