@@ -43,7 +43,8 @@ def web_settings(url: str, name: str) -> str:
 @dataclass
 class Watcher:
     """A websocket client of one web process following one host's /cpu, as a page does:
-    it resubscribes with ``since`` (its newest timestamp) when it connects again."""
+    it resubscribes with ``since`` (its newest timestamp) when it connects again, and drops
+    a live sample at or before the newest it holds (static/js/connection.js)."""
 
     web: ServerProcess
     host: str
@@ -52,6 +53,7 @@ class Watcher:
     history: float = 5.0  # seconds of history asked for on the first subscribe
     pending: list[tuple[float, int]] | None = None  # live samples before the ack
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stale: int = 0  # live samples at or before the newest held, dropped as the page does
 
     def connect(self, sio_client: Callable) -> None:
         """Subscribe; live samples that come before the ack are held, then follow the
@@ -75,8 +77,16 @@ class Watcher:
     def _sample(self, sample: dict) -> None:
         assert sample["host"] == self.host
         with self.lock:
-            target = self.seen if self.pending is None else self.pending
-            target.append((sample["ts"], sample["seq"]))
+            if self.pending is not None:
+                self.pending.append((sample["ts"], sample["seq"]))
+            elif not self.seen or sample["ts"] > self.seen[-1][0]:
+                self.seen.append((sample["ts"], sample["seq"]))
+            else:
+                # connection.js (freshSamples) drops a sample at or before the newest it
+                # delivered: a web process killed and started again replays from Redis what
+                # its history had not flushed, older than a client's `since`. Counted, so
+                # the test still shows it happened.
+                self.stale += 1
 
     @property
     def newest(self) -> float:
@@ -103,8 +113,8 @@ def assert_gap_free(watcher: Watcher, agent: ServerProcess, began: float, ended:
     disorder = sum(1 for a, b in itertools.pairwise(stamps) if b <= a)
     lost = sorted(set(expected) - set(stamps))
     where = f"{watcher.via or watcher.web.config.stem} watching {watcher.host}"
-    print(f"{where}: {len(stamps)} seen, {len(expected)} sent, lost {len(lost)}, "
-          f"duplicates {duplicates}, out of order {disorder}")  # fmt: skip
+    print(f"{where}: {len(stamps)} seen ({watcher.stale} stale dropped), {len(expected)} "
+          f"sent, lost {len(lost)}, duplicates {duplicates}, out of order {disorder}")  # fmt: skip
     assert (len(lost), duplicates, disorder) == (0, 0, 0), (where, lost[:5])
 
 
